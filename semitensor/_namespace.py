@@ -1,0 +1,131 @@
+"""Array namespace from the inputs: no global backend, no eager torch import.
+
+Every public function finds the array library (numpy, torch, ...) from the arrays it
+is given, through array-api-compat, which never imports torch itself: a torch tensor
+can only exist if the caller already imported torch. Constructors without array
+inputs take ``like=`` (an array whose namespace and device to use) and ``dtype=``.
+"""
+
+from __future__ import annotations
+
+import array_api_compat
+import numpy as np
+
+__all__ = ["as_arrays", "namespace_of", "resolve_like", "to_numpy", "is_torch", "device_of"]
+
+
+def _is_array(x):
+    return array_api_compat.is_array_api_obj(x) and not isinstance(x, (int, float, complex))
+
+
+def _library(x):
+    """Short name of the library behind array ``x`` (for error messages)."""
+    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+        return "numpy"
+    return type(x).__module__.split(".")[0]
+
+
+def namespace_of(*arrays, names=None):
+    """Return the array-api-compat namespace shared by ``arrays``.
+
+    Parameters
+    ----------
+    *arrays : array_like
+        Arrays (numpy, torch, ...). Objects that are not arrays are ignored.
+    names : sequence of str, optional
+        Argument names, used in the error message.
+
+    Raises
+    ------
+    TypeError
+        If the arrays come from more than one array library.
+    """
+    present = [(i, a) for i, a in enumerate(arrays) if _is_array(a)]
+    if not present:
+        return array_api_compat.array_namespace(np.empty(0))
+    libs = {}
+    for i, a in present:
+        libs.setdefault(_library(a), i)
+    if len(libs) > 1:
+        label = (lambda i: names[i]) if names is not None else (lambda i: f"argument {i}")
+        found = ", ".join(f"{label(i)} is a {lib} array" for lib, i in libs.items())
+        raise TypeError(
+            f"cannot mix array libraries in one call: {found}; "
+            "convert all inputs to one library first (e.g. torch.as_tensor or numpy.asarray)"
+        )
+    return array_api_compat.array_namespace(*(a for _, a in present))
+
+
+def device_of(x):
+    """Device of array ``x`` (``"cpu"`` for numpy)."""
+    return array_api_compat.device(x)
+
+
+def as_arrays(*objs, names=None):
+    """Return ``(xp, arrays)``: the common namespace and the inputs as its arrays.
+
+    Arrays keep their type, dtype and device; nested lists and scalars are converted
+    with the namespace of the arrays present (numpy when there are none), on their
+    device.
+    """
+    xp = namespace_of(*objs, names=names)
+    ref = next((o for o in objs if _is_array(o)), None)
+    out = []
+    for o in objs:
+        if _is_array(o):
+            out.append(o)
+        elif ref is None:
+            out.append(xp.asarray(np.asarray(o)))
+        else:
+            out.append(xp.asarray(np.asarray(o), device=device_of(ref)))
+    return xp, out
+
+
+def resolve_like(like=None, dtype=None, default_dtype="float64"):
+    """Namespace, device and dtype for a constructor with ``like=``/``dtype=``.
+
+    Parameters
+    ----------
+    like : array, optional
+        Array whose namespace and device the result should share. ``None`` means numpy.
+    dtype : dtype or str, optional
+        Requested dtype; strings such as ``"float32"`` or ``"bool"`` are looked up in
+        the namespace. Defaults to ``default_dtype``.
+
+    Returns
+    -------
+    xp, device, dtype
+    """
+    if like is None:
+        xp = array_api_compat.array_namespace(np.empty(0))
+        device = None
+    elif _is_array(like):
+        xp = array_api_compat.array_namespace(like)
+        device = device_of(like)
+    else:
+        raise TypeError(f"like must be an array (numpy, torch, ...) or None; got {type(like).__name__}")
+    if dtype is None:
+        dtype = default_dtype
+    if isinstance(dtype, str):
+        name = dtype
+        if name == "bool":
+            dtype = xp.bool
+        elif hasattr(xp, name):
+            dtype = getattr(xp, name)
+        else:
+            raise TypeError(f"dtype {name!r} is not a dtype of {xp.__name__}")
+    elif xp is array_api_compat.array_namespace(np.empty(0)):
+        dtype = np.dtype(dtype)
+    return xp, device, dtype
+
+
+def is_torch(x):
+    """True if ``x`` is a torch tensor (without importing torch)."""
+    return array_api_compat.is_torch_array(x)
+
+
+def to_numpy(x):
+    """Copy-free where possible conversion of any supported array to numpy."""
+    if is_torch(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
