@@ -1,0 +1,1 @@
+"""Fitting routines of the STP decompositions (STTu, STT, STR)."""

@@ -1,0 +1,1 @@
+"""Result formats of the STP decompositions (STTu, STT, STR)."""
