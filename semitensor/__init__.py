@@ -4,8 +4,23 @@ numpy arrays in, numpy out; torch tensors in, torch out (same device and dtype,
 autograd kept). ``import semitensor`` imports neither torch nor numba.
 """
 
+from .matrices import logical_vector, power_reducing_matrix, structure_matrix, swap_matrix
+from .product import rstp, stp, stp_cost, stp_shape
 from .tenalg import fold, mode_dot, stp_mode_dot, unfold
 
 __version__ = "0.1.0"
 
-__all__ = ["fold", "mode_dot", "stp_mode_dot", "unfold"]
+__all__ = [
+    "fold",
+    "logical_vector",
+    "power_reducing_matrix",
+    "structure_matrix",
+    "swap_matrix",
+    "mode_dot",
+    "rstp",
+    "stp",
+    "stp_cost",
+    "stp_mode_dot",
+    "stp_shape",
+    "unfold",
+]

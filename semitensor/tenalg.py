@@ -21,7 +21,9 @@ _BATCHED_MIN_COLS = 32
 
 def _check_tensor(xp, tensor, name="tensor", min_ndim=1):
     if tensor.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimension(s); got a {tensor.ndim}-d array")
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimension(s); got a {tensor.ndim}-d array"
+        )
 
 
 def unfold(tensor, mode):
@@ -57,7 +59,9 @@ def unfold(tensor, mode):
     xp, (tensor,) = as_arrays(tensor, names=["tensor"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
-    return xp.reshape(xp.moveaxis(tensor, mode, 0), (tensor.shape[mode], -1))
+    # An explicit column count, not -1: reshape cannot infer -1 for an empty tensor.
+    rest = math.prod(tensor.shape[:mode]) * math.prod(tensor.shape[mode + 1 :])
+    return xp.reshape(xp.moveaxis(tensor, mode, 0), (tensor.shape[mode], rest))
 
 
 def fold(matrix, mode, shape):
@@ -91,7 +95,7 @@ def fold(matrix, mode, shape):
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-d; got shape {tuple(matrix.shape)}")
     mode = check_mode(mode, len(shape))
-    rest = math.prod(shape) // shape[mode] if shape[mode] else 0
+    rest = math.prod(shape[:mode]) * math.prod(shape[mode + 1 :])
     if tuple(matrix.shape) != (shape[mode], rest):
         raise ValueError(
             f"matrix of shape {tuple(matrix.shape)} is not a mode-{mode} unfolding of a tensor "
@@ -120,9 +124,11 @@ def _matrix_operand(xp, matrix, transpose, name="matrix"):
     if matrix.ndim != 2:
         raise ValueError(f"{name} must be 2-d; got shape {tuple(matrix.shape)}")
     if transpose:
-        matrix = xp.conj(xp.matrix_transpose(matrix)) if xp.isdtype(
-            matrix.dtype, "complex floating"
-        ) else xp.matrix_transpose(matrix)
+        matrix = (
+            xp.conj(xp.matrix_transpose(matrix))
+            if xp.isdtype(matrix.dtype, "complex floating")
+            else xp.matrix_transpose(matrix)
+        )
     return matrix
 
 
@@ -177,7 +183,10 @@ def mode_dot(tensor, matrix_or_vector, mode, transpose=False):
         u = _matrix_operand(xp, u, transpose, "matrix_or_vector")
     size = tensor.shape[mode]
     if u.shape[1] != size:
-        what = "vector length" if vector else "matrix columns"
+        if vector:
+            what = "vector length"
+        else:  # name the axis of the matrix as the caller passed it
+            what = "matrix rows (transpose=True)" if transpose else "matrix columns"
         raise ValueError(
             f"{what} ({u.shape[1]}) must equal the size of mode {mode} of the tensor "
             f"({size}); tensor shape {tuple(tensor.shape)}"

@@ -1,0 +1,1 @@
+"""Inner loops behind `semitensor.product`: array-API kernels and optional numba ones."""

@@ -1,0 +1,183 @@
+"""Two-operand STP kernels written against the array API (numpy, torch, ...).
+
+Every kernel takes ``A`` of shape ``(..., m, n)`` and ``B`` of shape ``(..., p, q)``
+(batch dimensions broadcast as in ``matmul``) and returns the STP without forming any
+``X ⊗ I_k`` or ``I_k ⊗ X``. Notation as in SPEC §1: ``g = gcd(n, p)``, ``a = p/g``,
+``b = n/g``, ``t = g·a·b``.
+
+Index bookkeeping (derivations, so the reshapes below can be checked):
+
+* Left, ``p | n`` (``a = 1``): ``out[i, j·b+γ] = Σ_k A[i, k·b+γ] B[k, j]``: view ``A``
+  as ``(m, p, b)`` and contract its middle axis with ``B``.
+* Left, ``n | p`` (``b = 1``): ``out[i·a+α, j] = Σ_k A[i, k] B[k·a+α, j]``: view ``B``
+  as ``(n, a·q)``; a single GEMM, no copy at all.
+* Left, general: write ``s = k'·a + α = l'·b + β`` (``0 <= s < ab``). Then
+  ``out[i·a+α, j·b+β] = Σ_c A[i, c·b+k'] B[c·a+l', j]`` with ``k' = s//a``,
+  ``l' = s//b``. As ``s`` runs over ``[0, ab)`` the pair ``(k', l')`` takes only
+  ``a+b−1`` values, so ``a+b−1`` distinct ``m×q`` blocks (g-term GEMMs) are computed
+  once and gathered into place.
+* Right, ``(I_a⊗A)(I_b⊗B)``: block ``(α, β)`` of the output is
+  ``A[:, cols] @ B[rows, :]`` over the overlap of ``[αn, αn+n)`` and ``[βp, βp+p)``;
+  ``a+b−1`` overlaps are non-empty, the other blocks are zero. Total inner length
+  ``t``, so ``2·m·q·t`` flops.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "stp_left",
+    "stp_right",
+    "left_blocks_plan",
+    "right_blocks_plan",
+]
+
+# b (the repeat of A's columns) above which a stack of m GEMMs of shape q×p×b beats
+# one GEMM on a transposed copy of A; measured with benchmarks/bench_stp.py.
+_LEFT_BATCHED_MIN_B = 48
+# Likewise for the right STP with n | p: a stack of a GEMMs m×n×q beats one GEMM on a
+# transposed copy of B once both m and q are this large.
+_RIGHT_BATCHED_MIN_MQ = 48
+
+
+def _batch(x):
+    return tuple(x.shape[:-2])
+
+
+def _bshape(a, b):
+    return tuple(np.broadcast_shapes(_batch(a), _batch(b)))
+
+
+@lru_cache(maxsize=256)
+def left_blocks_plan(a, b):
+    """Distinct ``(k', l')`` pairs of the general left STP and where each goes.
+
+    Returns ``(kidx, lidx, d_of_ab)``: ``kidx[d]``, ``lidx[d]`` are the column offset
+    in a ``b``-group of ``A`` and the row offset in an ``a``-group of ``B`` of block
+    ``d``; ``d_of_ab[α, β]`` is the block that lands at output position ``(α, β)``.
+    """
+    s = np.arange(a * b)
+    pairs = np.stack([s // a, s // b], axis=1)
+    change = np.ones(a * b, dtype=bool)
+    change[1:] = np.any(pairs[1:] != pairs[:-1], axis=1)
+    d_of_s = np.cumsum(change) - 1
+    kidx, lidx = pairs[change, 0], pairs[change, 1]
+    d_of_ab = np.empty((a, b), dtype=np.int64)
+    d_of_ab[s % a, s % b] = d_of_s
+    assert kidx.size == a + b - 1
+    return kidx, lidx, d_of_ab
+
+
+@lru_cache(maxsize=256)
+def _left_gather_index(a, b, q):
+    """Flat index into a ``(D, q)`` row of blocks giving an ``(a, q, b)`` output row."""
+    _, _, d_of_ab = left_blocks_plan(a, b)
+    j = np.arange(q)
+    lin = d_of_ab[:, None, :] * q + j[None, :, None]
+    return lin.reshape(-1)
+
+
+@lru_cache(maxsize=256)
+def right_blocks_plan(n, p):
+    """Non-empty blocks ``(α, β, lo, hi)`` of the right STP: overlaps of the partitions."""
+    g = math.gcd(n, p)
+    a, b = p // g, n // g
+    t = g * a * b
+    blocks, alpha, beta, lo = [], 0, 0, 0
+    while lo < t:
+        hi = min((alpha + 1) * n, (beta + 1) * p)
+        blocks.append((alpha, beta, lo, hi))
+        lo = hi
+        if hi == (alpha + 1) * n:
+            alpha += 1
+        if hi == (beta + 1) * p:
+            beta += 1
+    assert len(blocks) == a + b - 1
+    return tuple(blocks)
+
+
+def stp_left(xp, A, B):
+    """Left STP ``(A ⊗ I_a)(B ⊗ I_b)`` of ``(..., m, n)`` and ``(..., p, q)`` arrays."""
+    m, n = A.shape[-2:]
+    p, q = B.shape[-2:]
+    if n == p:
+        return A @ B
+    g = math.gcd(n, p)
+    a, b = p // g, n // g
+    batch = _bshape(A, B)
+    if a == 1:  # p | n
+        A4 = xp.reshape(A, _batch(A) + (m, p, b))
+        if b >= _LEFT_BATCHED_MIN_B:
+            out = xp.matrix_transpose(B)[..., None, :, :] @ A4  # (..., m, q, b)
+        else:
+            At = xp.reshape(
+                xp.permute_dims(A4, _perm(A4.ndim, (-3, -1, -2))), _batch(A) + (m * b, p)
+            )
+            C = xp.reshape(At @ B, batch + (m, b, q))
+            out = xp.permute_dims(C, _perm(C.ndim, (-3, -1, -2)))
+        return xp.reshape(out, batch + (m, q * b))
+    if b == 1:  # n | p
+        Bw = xp.reshape(B, _batch(B) + (n, a * q))
+        return xp.reshape(A @ Bw, batch + (m * a, q))
+    kidx, lidx, _ = left_blocks_plan(a, b)
+    D = kidx.size
+    dev = _device(A)
+    A4 = xp.reshape(A, _batch(A) + (m, g, b))
+    Ak = xp.take(A4, xp.asarray(kidx, device=dev), axis=-1)  # (..., m, g, D)
+    Ak = xp.permute_dims(Ak, _perm(Ak.ndim, (-1, -3, -2)))  # (..., D, m, g)
+    B4 = xp.reshape(B, _batch(B) + (g, a, q))
+    Bl = xp.take(B4, xp.asarray(lidx, device=dev), axis=-2)  # (..., g, D, q)
+    Bl = xp.permute_dims(Bl, _perm(Bl.ndim, (-2, -3, -1)))  # (..., D, g, q)
+    C = Ak @ Bl  # (..., D, m, q)
+    Cm = xp.reshape(xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1))), batch + (m, D * q))
+    lin = xp.asarray(_left_gather_index(a, b, q), device=dev)
+    out = xp.take(Cm, lin, axis=-1)  # (..., m, a*q*b)
+    return xp.reshape(out, batch + (m * a, q * b))
+
+
+def stp_right(xp, A, B):
+    """Right STP ``(I_a ⊗ A)(I_b ⊗ B)`` of ``(..., m, n)`` and ``(..., p, q)`` arrays."""
+    m, n = A.shape[-2:]
+    p, q = B.shape[-2:]
+    if n == p:
+        return A @ B
+    g = math.gcd(n, p)
+    a, b = p // g, n // g
+    batch = _bshape(A, B)
+    if a == 1:  # p | n: out[i, β·q+j] = Σ_l A[i, β·p+l] B[l, j], one GEMM on a view
+        Aw = xp.reshape(A, _batch(A) + (m * b, p))
+        return xp.reshape(Aw @ B, batch + (m, b * q))
+    if b == 1:  # n | p: out[α·m+i, j] = Σ_k A[i, k] B[α·n+k, j]
+        B4 = xp.reshape(B, _batch(B) + (a, n, q))
+        if min(m, q) >= _RIGHT_BATCHED_MIN_MQ:
+            out = A[..., None, :, :] @ B4  # (..., a, m, q)
+        else:
+            Bw = xp.reshape(
+                xp.permute_dims(B4, _perm(B4.ndim, (-2, -3, -1))), _batch(B) + (n, a * q)
+            )
+            C = xp.reshape(A @ Bw, batch + (m, a, q))
+            out = xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1)))
+        return xp.reshape(out, batch + (a * m, q))
+    dtype = xp.result_type(A, B)
+    out = xp.zeros(batch + (a, m, b, q), dtype=dtype, device=_device(A))
+    for alpha, beta, lo, hi in right_blocks_plan(n, p):
+        out[..., alpha, :, beta, :] = (
+            A[..., :, lo - alpha * n : hi - alpha * n] @ B[..., lo - beta * p : hi - beta * p, :]
+        )
+    return xp.reshape(out, batch + (a * m, b * q))
+
+
+def _perm(ndim, last3):
+    """Permutation keeping the leading axes and reordering the last three."""
+    lead = list(range(ndim - 3))
+    return tuple(lead + [ndim + k for k in last3])
+
+
+def _device(x):
+    import array_api_compat
+
+    return array_api_compat.device(x)

@@ -1,0 +1,93 @@
+"""numba kernels for large stacks of tiny STPs on numpy arrays.
+
+A stack of thousands of 4×4 products spends its time in per-matrix call overhead of
+batched GEMM, reshapes and gathers; one compiled loop that writes every output entry
+directly (SPEC §1 index formulas, see `generic`) is faster there. Imported only when
+`numba_policy.applies` says so, so ``import semitensor`` never imports numba.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .generic import left_blocks_plan, right_blocks_plan
+
+__all__ = ["stp_stack"]
+
+
+@numba.njit(cache=True, parallel=True)
+def _left_stack(A, B, a, b, g, kk, ll, d_of_ab, zero, out):  # pragma: no cover - compiled
+    n_out = out.shape[0]
+    m = A.shape[1]
+    q = B.shape[2]
+    # 0 for an unbatched operand shared by the whole stack (ints, so that numba
+    # does not unify the index with prange's unsigned counter into a float).
+    step_a = 1 if A.shape[0] > 1 else 0
+    step_b = 1 if B.shape[0] > 1 else 0
+    for r in numba.prange(n_out):
+        ra = r * step_a
+        rb = r * step_b
+        for i in range(m):
+            for al in range(a):
+                for j in range(q):
+                    for be in range(b):
+                        d = d_of_ab[al, be]
+                        kp = kk[d]
+                        lp = ll[d]
+                        acc = zero
+                        for c in range(g):
+                            acc += A[ra, i, c * b + kp] * B[rb, c * a + lp, j]
+                        out[r, i * a + al, j * b + be] = acc
+
+
+@numba.njit(cache=True, parallel=True)
+def _right_stack(A, B, blocks, zero, out):  # pragma: no cover - compiled
+    n_out = out.shape[0]
+    m, n = A.shape[1], A.shape[2]
+    p, q = B.shape[1], B.shape[2]
+    # 0 for an unbatched operand shared by the whole stack (ints, so that numba
+    # does not unify the index with prange's unsigned counter into a float).
+    step_a = 1 if A.shape[0] > 1 else 0
+    step_b = 1 if B.shape[0] > 1 else 0
+    for r in numba.prange(n_out):
+        ra = r * step_a
+        rb = r * step_b
+        for blk in range(blocks.shape[0]):
+            al = blocks[blk, 0]
+            be = blocks[blk, 1]
+            lo = blocks[blk, 2]
+            hi = blocks[blk, 3]
+            for i in range(m):
+                for j in range(q):
+                    acc = zero
+                    for s in range(lo, hi):
+                        acc += A[ra, i, s - al * n] * B[rb, s - be * p, j]
+                    out[r, al * m + i, be * q + j] = acc
+
+
+def stp_stack(A, B, side):
+    """STP of numpy stacks ``A (..., m, n)``, ``B (..., p, q)``; batch shapes equal or empty.
+
+    ``A`` and ``B`` already share one dtype (`product` settles it).
+    """
+    m, n = A.shape[-2:]
+    p, q = B.shape[-2:]
+    batch = A.shape[:-2] if A.ndim > B.ndim else B.shape[:-2]
+    A3 = np.ascontiguousarray(A.reshape((-1, m, n)))
+    B3 = np.ascontiguousarray(B.reshape((-1, p, q)))
+    count = max(A3.shape[0], B3.shape[0])
+    g = math.gcd(n, p)
+    a, b = p // g, n // g
+    zero = A.dtype.type(0)
+    if side == "left":
+        kk, ll, d_of_ab = left_blocks_plan(a, b)
+        out = np.empty((count, m * a, q * b), dtype=A.dtype)
+        _left_stack(A3, B3, a, b, g, kk, ll, d_of_ab, zero, out)
+    else:
+        blocks = np.array(right_blocks_plan(n, p), dtype=np.int64)
+        out = np.zeros((count, m * a, q * b), dtype=A.dtype)
+        _right_stack(A3, B3, blocks, zero, out)
+    return out.reshape(tuple(batch) + out.shape[1:])

@@ -1,0 +1,408 @@
+"""The STP algebra of SPEC §1: kernels against the Kronecker oracle, and identities."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import semitensor
+from semitensor import rstp, stp, stp_shape
+from tests.conftest import BACKENDS, to_backend, to_np
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+SIDES = ["left", "right"]
+SETTINGS = settings(max_examples=60, deadline=None)
+dims = st.integers(1, 9)
+seeds = st.integers(0, 2**32 - 1)
+
+
+def kron_stp(A, B, side="left"):
+    """The definition: the test oracle, never the implementation."""
+    n, p = A.shape[1], B.shape[0]
+    t = math.lcm(n, p)
+    if side == "left":
+        return np.kron(A, np.eye(t // n, dtype=A.dtype)) @ np.kron(B, np.eye(t // p, dtype=B.dtype))
+    return np.kron(np.eye(t // n, dtype=A.dtype), A) @ np.kron(np.eye(t // p, dtype=B.dtype), B)
+
+
+def rand(rng, shape, dtype="float64"):
+    if dtype == "bool":
+        return rng.random(shape) < 0.5
+    if dtype == "int64":
+        return rng.integers(-4, 5, shape)
+    if dtype == "complex128":
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def tol(dtype):
+    return {"float32": 1e-4, "complex128": 1e-10, "float64": 1e-10}.get(dtype, 0)
+
+
+def assert_close(got, want, dtype="float64"):
+    got = to_np(got)
+    assert got.shape == want.shape
+    if dtype in ("bool", "int64"):
+        np.testing.assert_array_equal(got, want)
+    else:
+        scale = max(1.0, float(np.abs(want).max(initial=0)))
+        np.testing.assert_allclose(got, want, rtol=tol(dtype), atol=tol(dtype) * scale)
+
+
+# --- worked examples -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cheng_worked_example(backend):
+    X = to_backend([[1, 2, 1, 1], [2, 3, 1, 2], [3, 2, 1, 0]], backend)
+    Y = to_backend([[1, -2], [2, -1]], backend)
+    want = np.array([[3, 4, -3, -5], [4, 7, -5, -8], [5, 2, -7, -4]])
+    np.testing.assert_array_equal(to_np(stp(X, Y)), want)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cheng_vector_example(backend):
+    x = to_backend([[1, 2, 3, -1]], backend)
+    y = to_backend([2, 1], backend)
+    np.testing.assert_array_equal(to_np(stp(x, y)), [[5, 3]])
+
+
+# --- against the Kronecker definition ------------------------------------------
+
+
+@SETTINGS
+@given(
+    m=dims,
+    n=dims,
+    p=dims,
+    q=dims,
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    dtype=st.sampled_from(["float64", "float32", "int64", "complex128", "bool"]),
+    backend=st.sampled_from(BACKENDS),
+)
+def test_matches_kronecker_definition(m, n, p, q, seed, side, dtype, backend):
+    rng = np.random.default_rng(seed)
+    A, B = rand(rng, (m, n), dtype), rand(rng, (p, q), dtype)
+    got = stp(to_backend(A, backend), to_backend(B, backend), side=side)
+    if dtype == "bool":
+        want = kron_stp(A.astype(float), B.astype(float), side) > 0
+    else:
+        want = kron_stp(A, B, side)
+    assert_close(got, want, dtype)
+    assert to_np(got).dtype == want.dtype
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize(
+    "n,p", [(6, 6), (12, 3), (3, 12), (6, 4), (4, 6), (5, 7), (96, 64), (2, 130)]
+)
+def test_every_divisibility_case(n, p, side):
+    rng = np.random.default_rng(n * 100 + p)
+    A, B = rng.standard_normal((3, n)), rng.standard_normal((p, 2))
+    assert_close(stp(A, B, side=side), kron_stp(A, B, side))
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize("b", [2, 64])  # both kernel routes for p | n
+def test_divisible_routes(b, side):
+    rng = np.random.default_rng(b)
+    A, B = rng.standard_normal((5, 3 * b)), rng.standard_normal((3, 4))
+    assert_close(stp(A, B, side=side), kron_stp(A, B, side))
+    A, B = rng.standard_normal((50, 3)), rng.standard_normal((3 * b, 60))
+    assert_close(stp(A, B, side=side), kron_stp(A, B, side))
+
+
+@SETTINGS
+@given(
+    m=dims,
+    n=dims,
+    p=dims,
+    q=dims,
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    backend=st.sampled_from(BACKENDS),
+    batch=st.sampled_from([((3,), (3,)), ((2, 1), (4,)), ((), (3,)), ((2,), ()), ((1, 3), (2, 1))]),
+)
+def test_batched_stacks_broadcast_like_matmul(m, n, p, q, seed, side, backend, batch):
+    rng = np.random.default_rng(seed)
+    ba, bb = batch
+    A, B = rng.standard_normal(ba + (m, n)), rng.standard_normal(bb + (p, q))
+    got = to_np(stp(to_backend(A, backend), to_backend(B, backend), side=side))
+    full = np.broadcast_shapes(ba, bb)
+    assert got.shape == full + stp_shape((m, n), (p, q))
+    Ab, Bb = np.broadcast_to(A, full + (m, n)), np.broadcast_to(B, full + (p, q))
+    for idx in np.ndindex(*full):
+        assert_close(got[idx], kron_stp(Ab[idx], Bb[idx], side))
+
+
+# --- identities of SPEC §1 -----------------------------------------------------
+
+
+@SETTINGS
+@given(
+    s=st.lists(dims, min_size=6, max_size=6),
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    backend=st.sampled_from(BACKENDS),
+)
+def test_associativity_and_chain(s, seed, side, backend):
+    rng = np.random.default_rng(seed)
+    A, B, C = (to_backend(rng.standard_normal((s[2 * i], s[2 * i + 1])), backend) for i in range(3))
+    left = stp(stp(A, B, side=side), C, side=side)
+    right = stp(A, stp(B, C, side=side), side=side)
+    chain = stp(A, B, C, side=side)
+    assert_close(right, to_np(left))
+    assert_close(chain, to_np(left))
+
+
+@SETTINGS
+@given(m=dims, n=dims, p=dims, q=dims, seed=seeds, side=st.sampled_from(SIDES))
+def test_bilinearity(m, n, p, q, seed, side):
+    rng = np.random.default_rng(seed)
+    A1, A2 = rng.standard_normal((2, m, n))
+    B1, B2 = rng.standard_normal((2, p, q))
+    x, y = rng.standard_normal(2)
+    assert_close(
+        stp(x * A1 + y * A2, B1, side=side), x * stp(A1, B1, side=side) + y * stp(A2, B1, side=side)
+    )
+    assert_close(
+        stp(A1, x * B1 + y * B2, side=side), x * stp(A1, B1, side=side) + y * stp(A1, B2, side=side)
+    )
+
+
+@SETTINGS
+@given(
+    m=dims,
+    n=dims,
+    p=dims,
+    q=dims,
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    backend=st.sampled_from(BACKENDS),
+)
+def test_transpose(m, n, p, q, seed, side, backend):
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((m, n)), rng.standard_normal((p, q))
+    got = stp(to_backend(B.T, backend), to_backend(A.T, backend), side=side)
+    assert_close(got, to_np(stp(A, B, side=side)).T)
+
+
+@SETTINGS
+@given(n=st.integers(1, 6), p=st.integers(1, 6), seed=seeds, side=st.sampled_from(SIDES))
+def test_inverse_and_determinant(n, p, seed, side):
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n)) + n * np.eye(n)
+    B = rng.standard_normal((p, p)) + p * np.eye(p)
+    P = stp(A, B, side=side)
+    assert_close(np.linalg.inv(P), stp(np.linalg.inv(B), np.linalg.inv(A), side=side))
+    t = math.lcm(n, p)
+    want = np.linalg.det(A) ** (t // n) * np.linalg.det(B) ** (t // p)
+    assert np.linalg.det(P) == pytest.approx(want, rel=1e-8)
+
+
+@SETTINGS
+@given(k1=dims, k2=dims, seed=seeds, backend=st.sampled_from(BACKENDS))
+def test_columns_left_is_kron_right_is_swapped_kron(k1, k2, seed, backend):
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal(k1), rng.standard_normal(k2)
+    xb, yb = to_backend(x, backend), to_backend(y, backend)
+    assert_close(stp(xb, yb), np.kron(x, y)[:, None])
+    assert_close(rstp(xb, yb), np.kron(y, x)[:, None])
+
+
+@SETTINGS
+@given(m=dims, n=dims, p=dims, q=dims, seed=seeds)
+def test_kronecker_through_left_stp(m, n, p, q, seed):
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((m, n)), rng.standard_normal((p, q))
+    assert_close(stp(A, np.kron(np.eye(n), B)), np.kron(A, B))
+
+
+@SETTINGS
+@given(k=dims, m=dims, n=dims, seed=seeds)
+def test_pseudo_commutativity(k, m, n, seed):
+    rng = np.random.default_rng(seed)
+    z, A = rng.standard_normal(k), rng.standard_normal((m, n))
+    assert_close(stp(z, A), to_np(stp(np.kron(np.eye(k), A), z)))
+    assert_close(rstp(z, A), to_np(rstp(np.kron(A, np.eye(k)), z)))
+
+
+@SETTINGS
+@given(m=dims, n=dims, k=dims, seed=seeds, side=st.sampled_from(SIDES))
+def test_identity_is_neutral_exactly_when_k_divides_n(m, n, k, seed, side):
+    A = np.random.default_rng(seed).standard_normal((m, n))
+    P = to_np(stp(A, np.eye(k), side=side))
+    same = P.shape == A.shape and np.allclose(P, A, rtol=0, atol=1e-12)
+    assert same == (n % k == 0)
+
+
+@SETTINGS
+@given(n=dims, p=dims, seed=seeds, side=st.sampled_from(SIDES))
+def test_trace_is_cyclic(n, p, seed, side):
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((n, n)), rng.standard_normal((p, p))
+    assert np.trace(stp(A, B, side=side)) == pytest.approx(np.trace(stp(B, A, side=side)), abs=1e-9)
+
+
+# --- dtypes, backends, autograd ------------------------------------------------
+
+
+def test_type_promotion_follows_numpy():
+    A = np.arange(6, dtype=np.int32).reshape(2, 3)
+    B = np.ones((6, 2), dtype=np.float32)
+    assert stp(A, B).dtype == np.result_type(A, B)
+    assert stp(A, A.T.copy()).dtype == np.int32
+
+
+def test_boolean_stp_is_and_or():
+    A = np.array([[True, False], [False, False]])
+    B = np.array([[True], [True], [False], [True]])
+    got = stp(A, B)
+    want = kron_stp(A.astype(int), B.astype(int)) > 0
+    assert got.dtype == np.bool_
+    np.testing.assert_array_equal(got, want)
+
+
+def test_lists_are_read_with_numpy():
+    assert isinstance(stp([[1.0, 2.0]], [1.0, 1.0]), np.ndarray)
+
+
+def test_chain_picks_cheap_order_and_is_exact():
+    rng = np.random.default_rng(1)
+    mats = [rng.standard_normal(s) for s in [(40, 2), (3, 40), (40, 1), (5, 7)]]
+    ref = mats[0]
+    for M in mats[1:]:
+        ref = kron_stp(ref, M)
+    assert_close(stp(*mats), ref)
+    split = semitensor.product._chain_order([m.shape for m in mats], [1] * 4, "left")
+    assert split[0][3] in (0, 1, 2)
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize(
+    "shapes", [[(2, 6), (3, 2)], [(2, 4), (6, 3)], [(3, 2), (4, 2)], [(2, 3), (2, 2), (4, 3)]]
+)
+def test_torch_autograd_gradcheck(shapes, side):
+    rng = np.random.default_rng(0)
+    ts = [torch.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert torch.autograd.gradcheck(lambda *xs: stp(*xs, side=side), ts)
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+def test_torch_keeps_type_and_dtype():
+    A = torch.ones((2, 3, 4), dtype=torch.float32)
+    B = torch.ones((6, 5), dtype=torch.float32)
+    out = stp(A, B, side="right")
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+    assert out.shape == (2, 9, 10)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_inputs_not_modified(side):
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((4, 6)), rng.standard_normal((4, 3))
+    A0, B0 = A.copy(), B.copy()
+    stp(A, B, side=side)
+    np.testing.assert_array_equal(A, A0)
+    np.testing.assert_array_equal(B, B0)
+
+
+# --- bad input ------------------------------------------------------------------
+
+
+def test_needs_two_operands():
+    with pytest.raises(TypeError, match="at least two operands; got 1"):
+        stp(np.ones((2, 2)))
+
+
+def test_zero_dimensional_operand():
+    with pytest.raises(ValueError, match=r"arrays\[1\] is 0-d"):
+        stp(np.ones((2, 2)), np.float64(3.0))
+
+
+def test_zero_inner_size():
+    with pytest.raises(
+        ValueError, match=r"arrays\[0\] has shape \(2, 0\): inner sizes must be positive"
+    ):
+        stp(np.ones((2, 0)), np.ones((3, 3)))
+    assert stp(np.ones((0, 2)), np.ones((2, 3))).shape == (0, 3)
+
+
+def test_batch_shapes_must_broadcast():
+    with pytest.raises(
+        ValueError, match=r"do not broadcast: arrays\[0\]: \(2, 3, 4\), arrays\[1\]: \(3, 2, 2\)"
+    ):
+        stp(np.ones((2, 3, 4)), np.ones((3, 2, 2)))
+
+
+def test_bad_side():
+    with pytest.raises(ValueError, match="side must be 'left' or 'right'; got 'up'"):
+        stp(np.ones((2, 2)), np.ones((2, 2)), side="up")
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+def test_mixing_numpy_and_torch_is_a_type_error():
+    with pytest.raises(
+        TypeError,
+        match=r"cannot mix array libraries.*arrays\[0\] is a numpy.*arrays\[1\] is a torch",
+    ):
+        stp(np.ones((2, 2)), torch.ones((2, 2)))
+
+
+# --- numba kernels equal the array-API route -----------------------------------
+
+
+@SETTINGS
+@given(
+    m=st.integers(1, 6),
+    n=st.integers(1, 6),
+    p=st.integers(1, 6),
+    q=st.integers(1, 6),
+    count=st.integers(1, 5),
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    layout=st.sampled_from(["both", "a", "b"]),
+    dtype=st.sampled_from(["float64", "float32", "int64", "complex128"]),
+)
+def test_numba_kernel_equals_generic_route(m, n, p, q, count, seed, side, layout, dtype):
+    import array_api_compat
+
+    from semitensor._kernels import generic, numba_stp
+
+    rng = np.random.default_rng(seed)
+    ba = (count,) if layout in ("both", "a") else ()
+    bb = (count,) if layout in ("both", "b") else ()
+    A, B = rand(rng, ba + (m, n), dtype), rand(rng, bb + (p, q), dtype)
+    xp = array_api_compat.array_namespace(A)
+    want = (generic.stp_left if side == "left" else generic.stp_right)(xp, A, B)
+    got = numba_stp.stp_stack(A, B, side)
+    assert got.dtype == want.dtype
+    assert_close(got, want, dtype)
+
+
+def test_policy_routes_large_stacks_of_tiny_products_to_numba(monkeypatch):
+    from semitensor._kernels import numba_policy
+
+    A, B = np.ones((1000, 4, 4)), np.ones((1000, 2, 2))
+    assert numba_policy.applies(A, B, "left")
+    assert not numba_policy.applies(np.ones((4, 4)), np.ones((2, 2)), "left")
+    assert not numba_policy.applies(np.ones((1000, 64, 64)), np.ones((1000, 32, 32)), "left")
+    monkeypatch.setenv("SEMITENSOR_DISABLE_NUMBA", "1")
+    assert not numba_policy.applies(A, B, "left")
+
+
+def test_import_pulls_in_neither_torch_nor_numba():
+    import subprocess
+    import sys
+
+    code = "import sys, semitensor; print(sorted({'torch', 'numba'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
