@@ -103,7 +103,9 @@ def resolve_like(like=None, dtype=None, default_dtype="float64"):
         xp = array_api_compat.array_namespace(like)
         device = device_of(like)
     else:
-        raise TypeError(f"like must be an array (numpy, torch, ...) or None; got {type(like).__name__}")
+        raise TypeError(
+            f"like must be an array (numpy, torch, ...) or None; got {type(like).__name__}"
+        )
     if dtype is None:
         dtype = default_dtype
     if isinstance(dtype, str):

@@ -14,7 +14,9 @@ __all__ = ["check_positive_int", "check_mode", "check_side", "check_finite"]
 def check_positive_int(value, name):
     """Return ``value`` as an int if it is a positive integer, else raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer; got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a positive integer; got {value!r} of type {type(value).__name__}"
+        )
     value = int(value)
     if value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value}")
