@@ -42,6 +42,12 @@ _LEFT_BATCHED_MIN_B = 48
 # Likewise for the right STP with n | p: a stack of a GEMMs m×n×q beats one GEMM on a
 # transposed copy of B once both m and q are this large.
 _RIGHT_BATCHED_MIN_MQ = 48
+# General left case: with n (A's columns) at most this, lifting B and doing one GEMM
+# (2·n flops per output entry, written by BLAS) beats placing the a+b−1 blocks.
+_LIFT_B_MAX_N = 8
+# Up to this many output positions (a·b), place blocks by strided slice copies;
+# beyond it, one gather (a single kernel launch on GPUs).
+_PLACE_BY_SLICES_MAX = 64
 
 
 def _batch(x):
@@ -123,7 +129,9 @@ def stp_left(xp, A, B):
     if b == 1:  # n | p
         Bw = xp.reshape(B, _batch(B) + (n, a * q))
         return xp.reshape(A @ Bw, batch + (m * a, q))
-    kidx, lidx, _ = left_blocks_plan(a, b)
+    if n <= _LIFT_B_MAX_N and _batch(B) == ():
+        return _left_lift_b(xp, A, B, g, a, b)
+    kidx, lidx, d_of_ab = left_blocks_plan(a, b)
     D = kidx.size
     dev = _device(A)
     A4 = xp.reshape(A, _batch(A) + (m, g, b))
@@ -133,10 +141,34 @@ def stp_left(xp, A, B):
     Bl = xp.take(B4, xp.asarray(lidx, device=dev), axis=-2)  # (..., g, D, q)
     Bl = xp.permute_dims(Bl, _perm(Bl.ndim, (-2, -3, -1)))  # (..., D, g, q)
     C = Ak @ Bl  # (..., D, m, q)
+    if a * b <= _PLACE_BY_SLICES_MAX:
+        # One strided copy per output position (α, β): cheaper than a gather with an
+        # index array as large as an output row.
+        out = xp.empty(batch + (m, a, q, b), dtype=C.dtype, device=dev)
+        for alpha in range(a):
+            for beta in range(b):
+                out[..., :, alpha, :, beta] = C[..., int(d_of_ab[alpha, beta]), :, :]
+        return xp.reshape(out, batch + (m * a, q * b))
     Cm = xp.reshape(xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1))), batch + (m, D * q))
     lin = xp.asarray(_left_gather_index(a, b, q), device=dev)
     out = xp.take(Cm, lin, axis=-1)  # (..., m, a*q*b)
     return xp.reshape(out, batch + (m * a, q * b))
+
+
+def _left_lift_b(xp, A, B, g, a, b):
+    """``A ⋉ (B ⊗ I_b)``, an ``n | t`` product: one GEMM that writes the output in place.
+
+    Forms the sparse lift of ``B`` (``t×qb``, ``t·q·b`` entries): worth it only when
+    ``n`` is small, where the ``2·n`` flops per output entry cost less than placing
+    ``a+b−1`` blocks entry by entry (see docs/benchmarks.md).
+    """
+    m, n = A.shape[-2:]
+    p, q = B.shape[-2:]
+    lifted = xp.zeros((p, b, q, b), dtype=B.dtype, device=_device(B))
+    for beta in range(b):
+        lifted[:, beta, :, beta] = B
+    wide = xp.reshape(lifted, (n, a * q * b))  # rows k·a+α of the t-row lift
+    return xp.reshape(A @ wide, _bshape(A, B) + (m * a, q * b))
 
 
 def stp_right(xp, A, B):
