@@ -1,0 +1,196 @@
+"""Shared base of the STP decomposition formats (STTu, STT, STR).
+
+A format stores its arrays, validates their shapes on construction and offers
+``to_tensor``. This module holds what every format has in common: the tensor shape,
+the ranks, the STP factors ``t`` and the side, the parameter count and compression
+ratio, the ``repr``, and the generic `reconstruct`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from .._namespace import namespace_of
+from .._validation import check_side
+
+__all__ = ["STPFormat", "reconstruct", "normalize_t"]
+
+# Every concrete format registers itself here (see STPFormat.__init_subclass__), so
+# that `reconstruct` can name the supported formats in its error message.
+_FORMATS = []
+
+
+def normalize_t(t, n, what="mode"):
+    """Return ``t`` as a tuple of ``n`` positive ints (an int is repeated).
+
+    Parameters
+    ----------
+    t : int or sequence of int
+        One STP factor for all modes/cores, or one per mode/core.
+    n : int
+        Number of modes (or cores).
+    what : str, default "mode"
+        Word used in error messages (``"mode"`` or ``"core"``).
+
+    Returns
+    -------
+    tuple of int
+
+    Raises
+    ------
+    TypeError
+        If ``t`` is neither an int nor a sequence of ints.
+    ValueError
+        If a value is not positive or the sequence has the wrong length.
+    """
+    if isinstance(t, numbers.Integral) and not isinstance(t, bool):
+        values = (t,) * n
+    elif isinstance(t, (list, tuple)):
+        if len(t) != n:
+            raise ValueError(f"t must be an int or have one entry per {what} ({n}); got {len(t)}")
+        values = tuple(t)
+    else:
+        raise TypeError(
+            f"t must be a positive int or a list of one per {what}; got {type(t).__name__}"
+        )
+    out = []
+    for i, v in enumerate(values):
+        name = "t" if isinstance(t, numbers.Integral) else f"t[{i}]"
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"{name} must be a positive integer; got {v!r}")
+        if v < 1:
+            raise ValueError(f"{name} must be a positive integer; got {v}")
+        out.append(int(v))
+    return tuple(out)
+
+
+class STPFormat:
+    """Base class of the STP decomposition formats.
+
+    Subclasses store their arrays, call ``super().__init__`` with the sizes they
+    validated, and implement `to_tensor` and `n_params` (the SPEC §4 formula).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the full tensor.
+    ranks : tuple of int
+        Ranks of the format (their meaning depends on the format).
+    t : tuple of int
+        STP factors, one per mode or core.
+    side : {"left", "right"}
+        ``"left"`` uses ``G ⊗ I_t``, ``"right"`` uses ``I_t ⊗ G``.
+
+    Attributes
+    ----------
+    info : FitInfo or None
+        Set by the fitting routines: what the fit did (see
+        `semitensor.decomposition._report.FitInfo`); ``None`` for hand-built formats.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            _FORMATS.append(cls)
+
+    def __init__(self, shape, ranks, t, side):
+        self._shape = tuple(int(s) for s in shape)
+        self._ranks = tuple(int(r) for r in ranks)
+        self._t = tuple(int(v) for v in t)
+        self._side = check_side(side)
+        self.info = None
+
+    @property
+    def shape(self):
+        """Shape of the full tensor (tuple of int)."""
+        return self._shape
+
+    @property
+    def ndim(self):
+        """Order of the full tensor."""
+        return len(self._shape)
+
+    @property
+    def ranks(self):
+        """Ranks of the format (tuple of int)."""
+        return self._ranks
+
+    @property
+    def t(self):
+        """STP factors, one per mode or core (tuple of int)."""
+        return self._t
+
+    @property
+    def side(self):
+        """``"left"`` (``G ⊗ I_t``) or ``"right"`` (``I_t ⊗ G``)."""
+        return self._side
+
+    @property
+    def n_params(self):
+        """Number of stored parameters (SPEC §4 formula of the format)."""
+        raise NotImplementedError
+
+    @property
+    def compression_ratio(self):
+        """Full tensor size divided by `n_params` (> 1 means compression)."""
+        return math.prod(self._shape) / self.n_params
+
+    def to_tensor(self):
+        """Return the full tensor (same array library, dtype and device as the format)."""
+        raise NotImplementedError
+
+    def norm(self):
+        """Frobenius norm of the full tensor, as a 0-d array of the format's library.
+
+        This generic version forms the full tensor; formats override it with a
+        formula on their own arrays where one exists.
+        """
+        full = self.to_tensor()
+        return namespace_of(full).linalg.vector_norm(full)
+
+    def __repr__(self):
+        return (
+            f"{type(self).__name__}(shape={self._shape}, ranks={self._ranks}, t={self._t}, "
+            f"side={self._side!r}, n_params={self.n_params}, "
+            f"compression_ratio={self.compression_ratio:.3g})"
+        )
+
+
+def reconstruct(decomposition):
+    """Return the full tensor of any decomposition format of the library.
+
+    Parameters
+    ----------
+    decomposition : STPFormat
+        A format object (e.g. `~semitensor.formats.sttu.STTuTensor`).
+
+    Returns
+    -------
+    array
+        ``decomposition.to_tensor()``: same library, dtype and device as its arrays.
+
+    Raises
+    ------
+    TypeError
+        If ``decomposition`` is not one of the library's formats; the message lists
+        the supported ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semitensor.formats._base import reconstruct
+    >>> from semitensor.formats.sttu import STTuTensor
+    >>> rng = np.random.default_rng(0)
+    >>> dec = STTuTensor(rng.standard_normal((4, 2)), [rng.standard_normal((3, 2)),
+    ...                  rng.standard_normal((2, 1))], t=2)
+    >>> reconstruct(dec).shape
+    (6, 4)
+    """
+    if isinstance(decomposition, STPFormat):
+        return decomposition.to_tensor()
+    names = ", ".join(cls.__name__ for cls in _FORMATS)
+    raise TypeError(
+        f"reconstruct expects a decomposition of this library ({names}); "
+        f"got {type(decomposition).__name__}"
+    )

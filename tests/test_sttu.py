@@ -1,0 +1,617 @@
+"""Semi-tensor Tucker: format (SPEC §4), reconstruction, structured HOSVD/HOOI."""
+
+import itertools
+import logging
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from semitensor.decomposition.sttu import sttu_decompose
+from semitensor.exceptions import ConvergenceWarning
+from semitensor.formats._base import reconstruct
+from semitensor.formats.sttu import STTuTensor, cheapest_mode_order, sttu_to_tensor
+from semitensor.tenalg import unfold
+from tests.conftest import to_backend, to_np
+
+# --- oracles -----------------------------------------------------------------------
+
+
+def kron_factor(u, t, side):
+    """``U ⊗ I_t`` (left) or ``I_t ⊗ U`` (right): the slow Kronecker definition."""
+    return np.kron(u, np.eye(t)) if side == "left" else np.kron(np.eye(t), u)
+
+
+def kron_to_tensor(core, factors, t, side="left"):
+    """SPEC §4 by the definition: ordinary mode products with the Kronecker factors."""
+    x = np.asarray(core)
+    ts = [t] * len(factors) if isinstance(t, int) else t
+    for n, (u, tn) in enumerate(zip(factors, ts)):
+        full = kron_factor(np.asarray(u), tn, side)
+        x = np.moveaxis(np.tensordot(full, x, axes=(1, n)), 0, n)
+    return x
+
+
+def random_format(rng, shape_over_t, ranks_over_t, t, side="left", backend="numpy"):
+    """Random STTuTensor with factors (I_n/t_n, R_n/t_n) and core R_n = t_n·(R_n/t_n)."""
+    ts = [t] * len(shape_over_t) if isinstance(t, int) else list(t)
+    core = rng.standard_normal([r * tn for r, tn in zip(ranks_over_t, ts)])
+    factors = [rng.standard_normal((i, r)) for i, r in zip(shape_over_t, ranks_over_t)]
+    return STTuTensor(to_backend(core, backend), [to_backend(f, backend) for f in factors], t, side)
+
+
+def rel_err(a, b):
+    return np.linalg.norm(to_np(a) - to_np(b)) / np.linalg.norm(to_np(b))
+
+
+def z_matrix(x, n, t, side):
+    """SPEC §4's Z_n from the unfolding: the t interleaved row subsets side by side."""
+    m = unfold(np.asarray(x), n)
+    j = m.shape[0] // t
+    if side == "left":  # row k·t + σ -> (k, σ)
+        return m.reshape(j, t * m.shape[1])
+    return np.moveaxis(m.reshape(t, j, m.shape[1]), 0, 1).reshape(j, -1)
+
+
+# --- format ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_to_tensor_matches_kronecker_definition(backend, side):
+    rng = np.random.default_rng(0)
+    dec = random_format(rng, (3, 2, 4), (2, 1, 3), [2, 3, 1], side, backend)
+    ref = kron_to_tensor(
+        *(to_np(a) for a in (dec.core,)), [to_np(f) for f in dec.factors], [2, 3, 1], side
+    )
+    out = dec.to_tensor()
+    assert type(out) is type(dec.core)
+    assert out.dtype == dec.core.dtype
+    assert tuple(out.shape) == dec.shape == (6, 6, 4)
+    np.testing.assert_allclose(to_np(out), ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        to_np(sttu_to_tensor(dec.core, list(dec.factors), [2, 3, 1], side)),
+        ref,
+        rtol=1e-12,
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(to_np(reconstruct(dec)), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_properties_and_repr():
+    rng = np.random.default_rng(1)
+    dec = random_format(rng, (4, 3, 5), (2, 2, 1), 2, "right")
+    assert dec.shape == (8, 6, 10)
+    assert dec.ranks == (4, 4, 2)
+    assert dec.t == (2, 2, 2)
+    assert dec.side == "right"
+    assert dec.ndim == 3
+    assert dec.info is None
+    n_params = 4 * 4 * 2 + 8 * 4 // 4 + 6 * 4 // 4 + 10 * 2 // 4
+    assert dec.n_params == n_params
+    assert dec.compression_ratio == pytest.approx(8 * 6 * 10 / n_params)
+    text = repr(dec)
+    assert text.startswith("STTuTensor(shape=(8, 6, 10), ranks=(4, 4, 2), t=(2, 2, 2)")
+    assert "side='right'" in text and f"n_params={n_params}" in text
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    dims=st.lists(
+        st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)), min_size=1, max_size=4
+    ),
+    side=st.sampled_from(["left", "right"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_hypothesis_to_tensor_to_tucker_and_kronecker_agree(dims, side, seed):
+    rng = np.random.default_rng(seed)
+    shape_over_t = [d[0] for d in dims]
+    ranks_over_t = [d[1] for d in dims]
+    ts = [d[2] for d in dims]
+    dec = random_format(rng, shape_over_t, ranks_over_t, ts, side)
+    ref = kron_to_tensor(dec.core, dec.factors, ts, side)
+    np.testing.assert_allclose(dec.to_tensor(), ref, rtol=1e-10, atol=1e-10)
+    if len(dims) == 1:
+        with pytest.raises(ValueError, match="to_tucker needs a format of order >= 2"):
+            dec.to_tucker()
+    else:
+        tucker = dec.to_tucker()
+        np.testing.assert_allclose(tucker.to_tensor(), ref, rtol=1e-10, atol=1e-10)
+        for f, u, tn in zip(tucker.factors, dec.factors, ts):
+            np.testing.assert_array_equal(f, kron_factor(u, tn, side))
+    stored = dec.core.size + sum(f.size for f in dec.factors)
+    assert dec.n_params == stored
+    assert dec.norm() == pytest.approx(np.linalg.norm(ref), rel=1e-10)
+
+
+def test_norm_without_full_tensor(backend):
+    rng = np.random.default_rng(2)
+    dec = random_format(rng, (3, 4, 2), (2, 3, 2), 2, "left", backend)
+    norm = dec.norm()
+    assert type(norm) is type(dec.core) or np.isscalar(norm)
+    assert float(norm) == pytest.approx(float(np.linalg.norm(to_np(dec.to_tensor()))), rel=1e-12)
+
+
+def test_to_tensor_keeps_torch_dtype_and_autograd():
+    torch = pytest.importorskip("torch")
+    core = torch.randn(4, 2, 6, dtype=torch.float32, requires_grad=True)
+    factors = [torch.randn(3, 2, requires_grad=True), torch.randn(5, 1), torch.randn(2, 3)]
+    dec = STTuTensor(core, factors, t=2)
+    out = dec.to_tensor()
+    assert out.dtype == torch.float32 and out.device == core.device
+    (out**2).sum().backward()
+    assert core.grad is not None and factors[0].grad is not None
+    ref = kron_to_tensor(core.detach().numpy(), [f.detach().numpy() for f in factors], 2)
+    np.testing.assert_allclose(out.detach().numpy(), ref, rtol=1e-4, atol=1e-4)
+    dec.norm().backward()
+    tucker = dec.to_tucker()
+    assert isinstance(tucker.factors[1], torch.Tensor) and tucker.factors[1].shape == (10, 2)
+
+
+def test_t1_is_tensorly_tucker():
+    import tensorly as tl
+
+    rng = np.random.default_rng(3)
+    dec = random_format(rng, (5, 4, 3), (2, 3, 2), 1)
+    ref = tl.tucker_to_tensor((dec.core, list(dec.factors)))
+    np.testing.assert_allclose(dec.to_tensor(), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_constructor_does_not_modify_factor_list():
+    rng = np.random.default_rng(4)
+    factors = [rng.standard_normal((3, 1)), rng.standard_normal((2, 2))]
+    copies = [f.copy() for f in factors]
+    dec = STTuTensor(np.ones((2, 4)), factors, t=2)
+    assert isinstance(dec.factors, tuple)
+    dec.to_tensor()
+    assert len(factors) == 2
+    for f, c in zip(factors, copies):
+        np.testing.assert_array_equal(f, c)
+
+
+def test_cheapest_mode_order_is_optimal():
+    rng = np.random.default_rng(5)
+
+    def cost(order, sizes_in, sizes_out, rows):
+        size, total = math.prod(sizes_in), 0
+        for n in order:
+            total += 2 * rows[n] * size
+            size = size // sizes_in[n] * sizes_out[n]
+        return total
+
+    for _ in range(50):
+        n = int(rng.integers(2, 5))
+        sizes_in = [int(v) for v in rng.integers(1, 9, n)]
+        sizes_out = [int(v) for v in rng.integers(1, 9, n)]
+        rows = [int(v) for v in rng.integers(1, 5, n)]
+        best = min(cost(p, sizes_in, sizes_out, rows) for p in itertools.permutations(range(n)))
+        chosen = cheapest_mode_order(sizes_in, sizes_out, rows)
+        assert cost(chosen, sizes_in, sizes_out, rows) == best
+
+
+@pytest.mark.parametrize(
+    ("core_shape", "factor_shapes", "t", "exc", "match"),
+    [
+        ((4, 2), [(3, 2), (2, 1, 1)], 2, ValueError, r"factors\[1\] must be 2-d"),
+        ((4, 2), [(3, 2)], 2, ValueError, r"core has 2 modes .* but 1 factors"),
+        (
+            (4, 3),
+            [(3, 2), (2, 1)],
+            2,
+            ValueError,
+            r"mode 1: core size R_1=3 is not a multiple of t_1=2",
+        ),
+        (
+            (4, 2),
+            [(3, 3), (2, 1)],
+            2,
+            ValueError,
+            r"mode 0: factors\[0\] has shape \(3, 3\) but needs R_0/t_0 = 4/2 = 2 columns",
+        ),
+        (
+            (4, 2),
+            [(3, 2), (2, 1)],
+            [2],
+            ValueError,
+            r"t must be an int or have one entry per mode \(2\); got 1",
+        ),
+        ((4, 2), [(3, 2), (2, 1)], [2, 0], ValueError, r"t\[1\] must be a positive integer; got 0"),
+        ((4, 2), [(3, 2), (2, 1)], 2.0, TypeError, r"t must be a positive int or a list"),
+        (
+            (4, 2),
+            [(3, 2), (2, 1)],
+            [2, 1.5],
+            TypeError,
+            r"t\[1\] must be a positive integer; got 1.5",
+        ),
+    ],
+)
+def test_constructor_errors(core_shape, factor_shapes, t, exc, match):
+    with pytest.raises(exc, match=match):
+        STTuTensor(np.ones(core_shape), [np.ones(s) for s in factor_shapes], t)
+
+
+def test_constructor_type_errors():
+    with pytest.raises(TypeError, match="factors must be a list or tuple of arrays; got ndarray"):
+        STTuTensor(np.ones((2, 2)), np.ones((2, 2)), 1)
+    with pytest.raises(ValueError, match="side must be 'left' or 'right'; got 'up'"):
+        STTuTensor(np.ones((2, 2)), [np.ones((2, 2)), np.ones((2, 2))], 1, side="up")
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"factors\[0\] is a torch array"):
+        STTuTensor(np.ones((2, 2)), [torch.ones(2, 2), np.ones((2, 2))], 1)
+
+
+def test_reconstruct_rejects_other_objects():
+    with pytest.raises(
+        TypeError,
+        match=r"reconstruct expects a decomposition of this library \(.*STTuTensor.*\); got tuple",
+    ):
+        reconstruct((np.ones((2, 2)), [np.eye(2), np.eye(2)]))
+
+
+def test_modules_do_not_import_torch():
+    code = (
+        "import sys, semitensor.formats.sttu, semitensor.decomposition.sttu; "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- fitting ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("method", ["hosvd", "hooi"])
+def test_exact_recovery_of_structured_tensor(backend, side, method):
+    rng = np.random.default_rng(10)
+    truth = random_format(rng, (4, 3, 5, 2), (2, 2, 1, 2), [2, 3, 2, 1], side, backend)
+    x = truth.to_tensor()
+    dec = sttu_decompose(x, list(truth.ranks), [2, 3, 2, 1], side=side, method=method)
+    assert type(dec.core) is type(x)
+    assert dec.core.dtype == x.dtype
+    assert dec.shape == truth.shape and dec.ranks == truth.ranks and dec.side == side
+    assert rel_err(dec.to_tensor(), x) < 1e-10
+    assert dec.info.errors[-1] < 1e-10
+    assert dec.info.converged
+    assert dec.info.stop_reason == ("closed_form" if method == "hosvd" else "exact")
+    for u in dec.factors:  # orthonormal factors
+        u = to_np(u)
+        np.testing.assert_allclose(u.T @ u, np.eye(u.shape[1]), atol=1e-10)
+
+
+def test_hosvd_is_leading_subspace_of_z():
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((6, 4, 9))
+    ts, ranks = [2, 2, 3], [4, 2, 6]
+    for side in ("left", "right"):
+        dec = sttu_decompose(x, ranks, ts, side=side, method="hosvd")
+        for n, u in enumerate(dec.factors):
+            z = z_matrix(x, n, ts[n], side)
+            w = np.linalg.svd(z)[0][:, : ranks[n] // ts[n]]
+            np.testing.assert_allclose(u @ u.T, w @ w.T, atol=1e-8)
+        # the core is X projected by the structured factors: X ×_n (U_n ⊗ I)ᵀ
+        core = kron_to_tensor(x, [kron_factor(u, tn, side).T for u, tn in zip(dec.factors, ts)], 1)
+        np.testing.assert_allclose(dec.core, core, atol=1e-10)
+
+
+def _low_rank_plus_noise(rng, shape, ranks, noise):
+    core = rng.standard_normal(ranks)
+    factors = [np.linalg.qr(rng.standard_normal((i, r)))[0] for i, r in zip(shape, ranks)]
+    x = kron_to_tensor(core, factors, 1)
+    return x + noise * np.linalg.norm(x) / math.sqrt(x.size) * rng.standard_normal(shape)
+
+
+def test_t1_error_no_worse_than_tensorly():
+    from tensorly.decomposition import tucker
+    from tensorly.tucker_tensor import tucker_to_tensor
+
+    rng = np.random.default_rng(12)
+    for shape, ranks in [((10, 12, 8), (3, 4, 2)), ((8, 8, 8, 8), (4, 3, 3, 2))]:
+        x = _low_rank_plus_noise(rng, shape, ranks, 0.3)
+        ours = sttu_decompose(x, list(ranks), 1)
+        ref = tucker(x, list(ranks), tol=1e-10, n_iter_max=200)
+        assert rel_err(ours.to_tensor(), x) <= rel_err(tucker_to_tensor(ref), x) + 1e-6
+        assert ours.info.errors[-1] == pytest.approx(rel_err(ours.to_tensor(), x), rel=1e-8)
+
+
+def test_hooi_history_and_monotone_error():
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((8, 6, 10))
+    with pytest.warns(ConvergenceWarning):
+        dec = sttu_decompose(x, [4, 2, 4], 2, tol=1e-12, n_iter_max=50)
+    info = dec.info
+    assert info.method == "hooi"
+    assert len(info.errors) == info.n_iter + 1
+    assert np.all(np.diff(info.errors) <= 1e-12)
+    assert info.errors[-1] == pytest.approx(rel_err(dec.to_tensor(), x), rel=1e-8)
+    hosvd = sttu_decompose(x, [4, 2, 4], 2, method="hosvd")
+    assert hosvd.info.n_iter == 0 and hosvd.info.errors[0] == pytest.approx(info.errors[0])
+
+
+def test_eps_chooses_smallest_ranks_within_bound():
+    rng = np.random.default_rng(14)
+    x = _low_rank_plus_noise(rng, (8, 12, 6), (4, 6, 2), 0.05)
+    for eps, side in [(0.2, "left"), (0.02, "right"), (1e-9, "left")]:
+        ts = [2, 3, 2]
+        dec = sttu_decompose(x, None, ts, side=side, eps=eps, method="hosvd")
+        assert dec.info.ranks_used == dec.ranks
+        assert rel_err(dec.to_tensor(), x) <= eps
+        budget = eps**2 * np.linalg.norm(x) ** 2 / 3
+        for n, (r, tn) in enumerate(zip(dec.ranks, ts)):
+            assert r % tn == 0
+            sq = np.linalg.svd(z_matrix(x, n, tn, side), compute_uv=False) ** 2
+            k = r // tn
+            assert sq[k:].sum() <= budget * (1 + 1e-9)
+            if k > 1:  # one fewer singular vector would break the per-mode budget
+                assert sq[k - 1 :].sum() > budget
+    hooi = sttu_decompose(x, None, ts, eps=0.2)
+    assert hooi.info.errors[-1] <= 0.2
+
+
+def test_eps_recovers_exact_ranks():
+    rng = np.random.default_rng(15)
+    truth = random_format(rng, (4, 5, 3), (2, 3, 1), 2)
+    dec = sttu_decompose(truth.to_tensor(), None, 2, eps=1e-8)
+    assert dec.ranks == truth.ranks
+    assert dec.info.errors[-1] < 1e-10
+
+
+def test_gram_falls_back_to_svd_for_tiny_singular_values():
+    rng = np.random.default_rng(16)
+    u = np.linalg.qr(rng.standard_normal((8, 2)))[0]
+    v = np.linalg.qr(rng.standard_normal((40, 2)))[0]
+    x = (u * [1.0, 1e-7]) @ v.T  # σ_2/σ_1 = 1e-7: below what the Gram route resolves
+    dec = sttu_decompose(x, [2, 2], 1, method="hosvd")
+    assert rel_err(dec.to_tensor(), x) < 1e-13
+    np.testing.assert_allclose(dec.factors[0] @ dec.factors[0].T, u @ u.T, atol=1e-9)
+
+
+def test_ranks_beyond_numerical_rank_stay_exact():
+    rng = np.random.default_rng(17)
+    truth = random_format(rng, (4, 4, 4), (1, 2, 1), 2)
+    dec = sttu_decompose(truth.to_tensor(), [6, 6, 4], 2)
+    assert rel_err(dec.to_tensor(), truth.to_tensor()) < 1e-10
+    for f in dec.factors:
+        np.testing.assert_allclose(f.T @ f, np.eye(f.shape[1]), atol=1e-10)
+
+
+def test_callback_receives_state_and_can_stop():
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((6, 8, 4))
+    seen = []
+
+    def callback(iteration, decomposition, rel_error):
+        seen.append((iteration, decomposition.ranks, rel_error))
+        assert isinstance(decomposition, STTuTensor)
+        return iteration == 2
+
+    dec = sttu_decompose(x, [2, 4, 2], 2, tol=0.0, callback=callback)
+    assert [s[0] for s in seen] == [0, 1, 2]
+    assert dec.info.stop_reason == "callback" and not dec.info.converged
+    assert dec.info.n_iter == 2
+    assert [s[2] for s in seen] == dec.info.errors
+    stopped = sttu_decompose(x, [2, 4, 2], 2, callback=lambda *a: True)
+    assert stopped.info.stop_reason == "callback" and stopped.info.n_iter == 0
+
+
+def test_missed_tolerance_warns():
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((6, 8, 4))
+    with pytest.warns(ConvergenceWarning, match=r"did not reach tol=0.0 in n_iter_max=2 sweeps"):
+        dec = sttu_decompose(x, [2, 4, 2], 2, tol=0.0, n_iter_max=2)
+    assert dec.info.stop_reason == "n_iter_max" and not dec.info.converged
+    assert dec.info.n_iter == 2
+
+
+def test_verbose_logs_each_sweep(caplog):
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((6, 8, 4))
+    with caplog.at_level(logging.INFO, logger="semitensor"), pytest.warns(ConvergenceWarning):
+        dec = sttu_decompose(x, [2, 4, 2], 2, verbose=True, n_iter_max=3, tol=1e-30)
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("semitensor")]
+    assert len(messages) >= dec.info.n_iter + 1
+    assert messages[1].startswith("sttu hooi sweep 1: rel_error=")
+
+
+def test_input_and_arguments_not_modified(backend):
+    rng = np.random.default_rng(21)
+    x = to_backend(rng.standard_normal((6, 4, 8)), backend)
+    before = to_np(x).copy()
+    ranks = [2, 4, 4]
+    dec = sttu_decompose(x, ranks, [2, 2, 4])
+    np.testing.assert_array_equal(to_np(x), before)
+    assert ranks == [2, 4, 4]
+    assert rel_err(dec.to_tensor(), x) < 1.0
+
+
+def test_torch_float32_and_integer_input():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(22)
+    truth = random_format(rng, (3, 4, 2), (2, 1, 2), 2)
+    x = torch.as_tensor(truth.to_tensor(), dtype=torch.float32)
+    dec = sttu_decompose(x, list(truth.ranks), 2)
+    assert isinstance(dec.core, torch.Tensor) and dec.core.dtype == torch.float32
+    assert all(f.dtype == torch.float32 for f in dec.factors)
+    assert rel_err(dec.to_tensor(), x) < 1e-5
+    ints = sttu_decompose(np.arange(24).reshape(4, 6), [2, 2], 2)
+    assert ints.core.dtype == np.float64
+
+
+def test_random_state_is_validated_and_result_deterministic():
+    x = np.random.default_rng(23).standard_normal((4, 6, 4))
+    a = sttu_decompose(x, 2, 2, random_state=0)
+    b = sttu_decompose(x, 2, 2, random_state=np.random.default_rng(5))
+    np.testing.assert_allclose(a.to_tensor(), b.to_tensor(), atol=1e-12)
+    with pytest.raises(TypeError, match="random_state must be None, an int"):
+        sttu_decompose(x, 2, 2, random_state="seed")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        (
+            dict(ranks=[2, 2, 8]),
+            ValueError,
+            r"ranks\[2\] must be a positive multiple of t\[2\]=2 no larger than the mode size "
+            r"I_2=4; got 8",
+        ),
+        (
+            dict(ranks=[2, 3, 2]),
+            ValueError,
+            r"ranks\[1\] must be a positive multiple of t\[1\]=2 .*got 3",
+        ),
+        (
+            dict(ranks=[2, 2]),
+            ValueError,
+            r"ranks must be an int or have one entry per mode \(3\); got 2",
+        ),
+        (dict(ranks=[2, 0, 2]), ValueError, r"ranks\[1\] must be a positive integer; got 0"),
+        (dict(ranks=[2, 2.0, 2]), TypeError, r"ranks\[1\] must be a positive integer; got 2.0"),
+        (dict(ranks="2"), TypeError, r"ranks must be an int, a list of ints or None; got str"),
+        (
+            dict(ranks=2, t=4),
+            ValueError,
+            r"t\[1\]=4 does not divide the size of mode 1 \(I_1=6\); tensor shape \(4, 6, 4\)",
+        ),
+        (
+            dict(ranks=2, t=[2, 2]),
+            ValueError,
+            r"t must be an int or have one entry per mode \(3\); got 2",
+        ),
+        (
+            dict(ranks=2, eps=0.1),
+            ValueError,
+            r"give either ranks or eps, not both; got ranks=2 and eps=0.1",
+        ),
+        (dict(ranks=None), ValueError, r"ranks is None, so eps must be given"),
+        (
+            dict(ranks=None, eps=-0.1),
+            ValueError,
+            r"eps must be a finite real number >= 0; got -0.1",
+        ),
+        (dict(ranks=None, eps="0.1"), TypeError, r"eps must be a real number >= 0; got str"),
+        (dict(ranks=2, method="svd"), ValueError, r"method must be 'hooi' or 'hosvd'; got 'svd'"),
+        (dict(ranks=2, side="middle"), ValueError, r"side must be 'left' or 'right'; got 'middle'"),
+        (dict(ranks=2, n_iter_max=0), ValueError, r"n_iter_max must be a positive integer; got 0"),
+        (dict(ranks=2, tol=-1.0), ValueError, r"tol must be a real number >= 0; got -1.0"),
+        (dict(ranks=2, callback=3), TypeError, r"callback must be callable or None; got int"),
+    ],
+)
+def test_decompose_argument_errors(kwargs, exc, match):
+    x = np.ones((4, 6, 4))
+    kwargs = dict(kwargs)
+    ranks = kwargs.pop("ranks")
+    t = kwargs.pop("t", 2)
+    with pytest.raises(exc, match=match):
+        sttu_decompose(x, ranks, t, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_decompose_refuses_non_finite(backend, bad):
+    x = np.ones((4, 4))
+    x[1, 2] = bad
+    with pytest.raises(
+        ValueError, match="tensor contains NaN or Inf; decompositions need finite input"
+    ):
+        sttu_decompose(to_backend(x, backend), 2, 2)
+
+
+def test_decompose_refuses_complex_and_scalar():
+    with pytest.raises(TypeError, match="tensor must be real; complex tensors are not supported"):
+        sttu_decompose(np.ones((2, 2), dtype=complex), 2, 2)
+    with pytest.raises(ValueError, match="tensor must have at least 1 dimension; got a 0-d array"):
+        sttu_decompose(np.float64(1.0), 1, 1)
+
+
+def _reference_hooi(x, ranks, ts, side, n_sweeps):
+    """HOOI by the definition (Kronecker factors, full projections), in the library's
+    sweep orders: 0..N-1, then alternating direction without repeating the turn mode."""
+    n_modes = x.ndim
+    factors = []
+    for n in range(n_modes):
+        factors.append(np.linalg.svd(z_matrix(x, n, ts[n], side))[0][:, : ranks[n] // ts[n]])
+    errors = []
+
+    def project(skip):
+        mats = [
+            np.eye(x.shape[m]) if m == skip else kron_factor(factors[m], ts[m], side).T
+            for m in range(n_modes)
+        ]
+        return kron_to_tensor(x, mats, 1)
+
+    def error():
+        core = project(None)
+        full = kron_to_tensor(core, [kron_factor(f, tn, side) for f, tn in zip(factors, ts)], 1)
+        return rel_err(full, x)
+
+    errors.append(error())
+    order = list(range(n_modes))
+    for sweep in range(n_sweeps):
+        for n in order if sweep == 0 else order[1:]:
+            z = z_matrix(project(n), n, ts[n], side)
+            factors[n] = np.linalg.svd(z)[0][:, : ranks[n] // ts[n]]
+        order = order[::-1]
+        errors.append(error())
+    return errors
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_hooi_sweeps_match_the_definition(side):
+    rng = np.random.default_rng(24)
+    x = rng.standard_normal((4, 6, 8, 4))
+    ranks, ts = [2, 3, 4, 2], [2, 3, 2, 1]
+    with pytest.warns(ConvergenceWarning):
+        dec = sttu_decompose(x, ranks, ts, side=side, tol=0.0, n_iter_max=4)
+    np.testing.assert_allclose(dec.info.errors, _reference_hooi(x, ranks, ts, side, 4), rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_t1_faster_than_tensorly_with_no_worse_error():
+    import time
+    import warnings
+
+    from tensorly.decomposition import tucker
+    from tensorly.tucker_tensor import tucker_to_tensor
+
+    x = _low_rank_plus_noise(np.random.default_rng(25), (16,) * 5, (6,) * 5, 0.5)
+
+    def best(fn):
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t0)
+        return min(times), out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours_s, ours = best(lambda: sttu_decompose(x, 6, 1, tol=1e-8))
+        ref_s, ref = best(lambda: tucker(x, [6] * 5, tol=1e-8))
+    assert rel_err(ours.to_tensor(), x) <= rel_err(tucker_to_tensor(ref), x) + 1e-6
+    assert ours_s * 2 <= ref_s
+
+
+def test_base_norm_falls_back_to_the_full_tensor():
+    from semitensor.formats._base import STPFormat
+
+    class _Dense(STPFormat):  # private name: not registered as a library format
+        def __init__(self, x):
+            super().__init__(x.shape, (1,), (1,), "left")
+            self._x = x
+
+        @property
+        def n_params(self):
+            return self._x.size
+
+        def to_tensor(self):
+            return self._x
+
+    x = np.arange(6.0).reshape(2, 3)
+    dense = _Dense(x)
+    assert float(dense.norm()) == pytest.approx(np.linalg.norm(x))
+    assert dense.compression_ratio == 1.0
+    assert np.array_equal(reconstruct(dense), x)
+    assert "_Dense" not in str(pytest.raises(TypeError, reconstruct, 3).value)
