@@ -1,0 +1,170 @@
+"""What the STT and STR fits share: argument checks, input preparation, rank growth.
+
+Both formats are fitted on their tensor-ring equivalents by `_ring_als`; the pieces
+here keep their public entry points short and their behaviour identical.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .._namespace import as_arrays, device_of, to_numpy
+from .._validation import check_finite, check_positive_int
+from ..exceptions import ConvergenceWarning
+
+__all__ = [
+    "check_fit_args",
+    "check_uniform_t",
+    "check_bond_list",
+    "prepare_tensor",
+    "warn_unconverged",
+    "grow_until_eps",
+]
+
+
+def check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback):
+    """Validate the keywords common to the ring fits; return ``(n_iter_max, n_restarts)``."""
+    if method not in ("als", "svd"):
+        raise ValueError(f"method must be 'als' or 'svd'; got {method!r}")
+    if eps is not None and (not isinstance(eps, numbers.Real) or not 0 < eps < 1):
+        raise ValueError(f"eps must be a number in (0, 1); got {eps!r}")
+    n_iter_max = check_positive_int(n_iter_max, "n_iter_max")
+    n_restarts = check_positive_int(n_restarts, "n_restarts")
+    if not isinstance(tol, numbers.Real) or tol < 0:
+        raise ValueError(f"tol must be a non-negative number; got {tol!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None; got {type(callback).__name__}")
+    return n_iter_max, n_restarts
+
+
+def check_uniform_t(t, count, what, fname):
+    """``t`` as one int: an int, or a list of ``count`` equal ints (the fits need a uniform t)."""
+    if isinstance(t, bool) or not isinstance(t, (numbers.Integral, list, tuple)):
+        raise TypeError(
+            f"t must be a positive int or a list of one per {what}; got {type(t).__name__}"
+        )
+    if isinstance(t, numbers.Integral):
+        return check_positive_int(t, "t")
+    values = [check_positive_int(v, f"t[{k}]") for k, v in enumerate(t)]
+    if len(values) != count:
+        raise ValueError(
+            f"t must be an int or have one entry per {what} ({count}); got {len(values)}"
+        )
+    if len(set(values)) > 1:
+        raise ValueError(f"{fname} fits a uniform t only; got t={list(t)}")
+    return values[0] if values else 1
+
+
+def check_bond_list(ranks, count, t, eps, what):
+    """Validated list of ``count`` bond sizes (multiples of ``t``), or None with ``eps``."""
+    if ranks is None:
+        if eps is None:
+            raise ValueError(f"give ranks (an int or a list of {what}) or eps; got neither")
+        return None
+    if eps is not None:
+        raise ValueError(
+            "give either ranks or eps, not both (eps chooses the ranks); "
+            f"got ranks={ranks!r} and eps={eps!r}"
+        )
+    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
+        values = [check_positive_int(ranks, "ranks")] * count
+        labels = ["ranks"] * count
+    elif isinstance(ranks, (list, tuple)):
+        if len(ranks) != count:
+            raise ValueError(f"ranks must be an int or a list of {what}; got {len(ranks)}")
+        values = [check_positive_int(r, f"ranks[{k}]") for k, r in enumerate(ranks)]
+        labels = [f"ranks[{k}]" for k in range(count)]
+    else:
+        raise TypeError(f"ranks must be an int, a list of ints or None; got {type(ranks).__name__}")
+    for name, r in zip(labels, values):
+        if r % t:
+            raise ValueError(f"{name} must be a positive multiple of t={t}; got {r}")
+    return values
+
+
+def prepare_tensor(tensor):
+    """Check an input tensor and copy it to float64 numpy for the engine.
+
+    Returns ``(xp, x, out_dtype, device)``: the namespace, the numpy copy, and the
+    dtype and device of the result (the input's floating dtype, float64 otherwise).
+    """
+    xp, (x_in,) = as_arrays(tensor, names=["tensor"])
+    if x_in.ndim < 2:
+        raise ValueError(f"tensor must have order at least 2; got a {x_in.ndim}-d array")
+    check_finite(xp, x_in, "tensor")
+    x = np.array(to_numpy(x_in), dtype=np.float64, copy=True)
+    out_dtype = x_in.dtype if xp.isdtype(x_in.dtype, "real floating") else xp.float64
+    return xp, x, out_dtype, device_of(x_in)
+
+
+def to_backend(xp, cores, dtype, device):
+    """Numpy cores to the caller's library (contiguous: torch refuses negative strides)."""
+    return [xp.asarray(np.ascontiguousarray(c), dtype=dtype, device=device) for c in cores]
+
+
+def warn_unconverged(info, fname, n_iter_max, tol):
+    """Warn with ConvergenceWarning when a fit ran out of sweeps."""
+    if info.stop_reason == "n_iter_max":
+        warnings.warn(
+            f"{fname} stopped after n_iter_max={n_iter_max} sweeps before the relative "
+            f"error settled within tol={tol} (last error {info.rel_error:.3e}); "
+            "increase n_iter_max or tol",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+
+
+def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
+    """Refit with bonds grown by ``step`` until the relative error is at most ``eps``.
+
+    ``fit(bonds) -> (cores, info)``; ``n_params(bonds)`` counts the parameters. Stops
+    with a ConvergenceWarning that says why when every bond is at its cap or the next
+    ranks would store more numbers than the tensor. Returns ``(cores, info, bonds)``
+    with ``info.ranks_used`` set.
+    """
+    bonds = [min(r, c) for r, c in zip(bonds, caps)]
+    while True:
+        cores, info = fit(bonds)
+        if info.rel_error <= eps or info.stop_reason == "callback":
+            break
+        grown = [min(r + step, c) for r, c in zip(bonds, caps)]
+        reason = None
+        if grown == bonds:
+            reason = f"every bond reached its cap {caps} (the unfolding sizes rounded up to t)"
+        elif n_params(grown) > full_size:
+            reason = (
+                f"the next ranks {grown} would store more parameters than the tensor ({full_size})"
+            )
+        if reason is not None:
+            warnings.warn(
+                f"{fname} did not reach eps={eps}: relative error {info.rel_error:.3e} "
+                f"at ranks {bonds}; stopped because {reason}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+            break
+        bonds = grown
+    info.ranks_used = tuple(bonds)
+    return cores, info, bonds
+
+
+def unfolding_caps(shape, t, ring=False):
+    """Largest useful bond per position, rounded up to a multiple of ``t``.
+
+    Bond ``k`` (between modes ``k−1`` and ``k``) of a train cannot usefully exceed the
+    rank of the matching unfolding. A ring's bonds share each cut between two of them
+    (``r_0·r_k`` against the unfolding rank), so no single bond has such a bound:
+    with ``ring=True`` all ``N`` bonds get the largest train cap, and the parameter
+    count stops the growth.
+    """
+    n = len(shape)
+    caps = [
+        t * math.ceil(min(math.prod(shape[:k]), math.prod(shape[k:])) / t) for k in range(1, n)
+    ]
+    if ring:
+        caps = [max(caps)] * n
+    return caps

@@ -1,0 +1,219 @@
+"""Fitting a semi-tensor ring (STR, SPEC §4): `str_decompose`.
+
+An STR of ranks ``R`` with a uniform ``t`` represents exactly the tensors of a tensor
+ring of ranks ``R/t`` (the first core enters only through its partial trace), so the
+fit runs the shared ring-ALS engine on that ring and embeds its first core back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._namespace import to_numpy
+from .._random import check_random_state
+from .._validation import check_side
+from ..formats.str import STRTensor
+from ._common import (
+    check_bond_list,
+    check_fit_args,
+    check_uniform_t,
+    grow_until_eps,
+    prepare_tensor,
+    to_backend,
+    unfolding_caps,
+    warn_unconverged,
+)
+from ._report import FitInfo
+from ._ring_als import fit_tensor_ring
+
+__all__ = ["str_decompose"]
+
+
+def _embed_first_core(h1, t, side):
+    """Minimum-norm STR first core whose partial trace is ``h1`` (SPEC §4).
+
+    Among all ``G_1`` with ``Σ_a G_1[a::t, :, a::t] = H_1`` (left side; diagonal
+    blocks on the right side), the one of least Frobenius norm puts ``H_1/t`` on each
+    of the ``t`` diagonal positions and zeros elsewhere.
+    """
+    r0, i1, r1 = h1.shape
+    g = np.zeros((t, r0, i1, t, r1), dtype=h1.dtype)
+    for a in range(t):
+        g[a, :, :, a, :] = h1 / t
+    if side == "left":  # rows r·t + a, columns s·t + b
+        g = g.transpose(1, 0, 2, 4, 3)
+    return g.reshape(r0 * t, i1, r1 * t)
+
+
+def _str_shapes(shape, bonds, t):
+    n = len(shape)
+    ring = [*bonds, bonds[0]]
+    out = [(bonds[0], shape[0], bonds[1])]
+    out += [(ring[k] // t, shape[k], ring[k + 1] // t) for k in range(1, n)]
+    return out
+
+
+def str_decompose(
+    tensor,
+    ranks,
+    t=2,
+    *,
+    side="left",
+    method="als",
+    init="svd",
+    n_iter_max=100,
+    tol=1e-8,
+    eps=None,
+    n_restarts=1,
+    random_state=None,
+    verbose=False,
+    callback=None,
+):
+    """Semi-tensor ring (STR) decomposition of a tensor (SPEC §4).
+
+    Parameters
+    ----------
+    tensor : array, shape (I_1, ..., I_N), N >= 2
+        numpy array or torch tensor, finite; not modified.
+    ranks : int, list of N int, or None
+        The bond sizes ``R_0, R_1, …, R_{N−1}`` (an int for all bonds), each a
+        positive multiple of ``t``. ``None``: chosen from ``eps``.
+    t : int or list of int, default 2
+        The STP factor, uniform over the cores after the first (a list must repeat
+        one value).
+    side : {"left", "right"}, default "left"
+    method : {"als", "svd"}, default "als"
+        ``"als"``: alternating least squares on the equivalent ring; ``"svd"``: the
+        one-pass TR-SVD sweep only (fast, approximate).
+    init : {"svd", "random"} or STRTensor, default "svd"
+        Start of the ALS. An STRTensor must have the shape, ranks, ``t`` and side of
+        the fit (only its partial-trace ring matters, see Notes).
+    n_iter_max, tol, eps, n_restarts, random_state, verbose, callback
+        As in `~semitensor.decomposition.stt.stt_decompose` (the same engine and
+        stopping rule); ``callback(iteration, str_tensor, rel_error)``.
+
+    Returns
+    -------
+    STRTensor
+        Same library, device and floating dtype as ``tensor`` (float64 for integer
+        input), with ``info`` (a `~semitensor.decomposition._report.FitInfo`).
+
+    Raises
+    ------
+    TypeError
+        For arguments of the wrong kind.
+    ValueError
+        For an order below 2, NaN/Inf entries, ranks that ``t`` does not divide, a
+        non-uniform ``t``, both or neither of ``ranks`` and ``eps``, or an ``init``
+        that does not match.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ALS stops at ``n_iter_max``, or ``eps`` is not reached (with why).
+
+    Notes
+    -----
+    **What an STR can represent.** ``tr(G_1 (M ⊗ I_t)) = tr(H_1 M)`` with the partial
+    trace ``H_1(i) = Σ_{a<t} G_1[a::t, i, a::t]`` (SPEC §4), so an STR of ranks ``R``
+    is exactly a tensor ring of ranks ``R/t``: the fit is that ring's ALS (the
+    engine of `~semitensor.decomposition.stt.stt_decompose`: TR-SVD start,
+    two-core warm-up, one-core ALS), and its error is the error of a TR with ranks
+    ``R/t``. The STR's first core then stores ``t²`` times more numbers than
+    needed; `STRTensor.compact` returns the smaller exact ring.
+
+    **Embedding.** The ring's first core ``H_1`` is embedded as the minimum-norm
+    first core with that partial trace: ``H_1/t`` on each of the ``t`` diagonal
+    positions (``G_1[r·t+a, i, s·t+b] = δ_ab H_1[r, i, s]/t`` on the left side), so
+    the result reconstructs exactly the fitted ring's tensor.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semitensor.formats.str import STRTensor
+    >>> rng = np.random.default_rng(0)
+    >>> shapes = [(4, 4, 4), (2, 4, 2), (2, 4, 2), (2, 4, 2)]
+    >>> x = STRTensor([rng.standard_normal(s) for s in shapes], t=2).to_tensor()
+    >>> fit = str_decompose(x, ranks=4, t=2, random_state=0)
+    >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
+    ((4, 4, 4, 4), True)
+    """
+    xp, x, out_dtype, device = prepare_tensor(tensor)
+    n = x.ndim
+    t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")
+    side = check_side(side)
+    n_iter_max, n_restarts = check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback)
+    bonds = check_bond_list(ranks, n, t, eps, f"N = {n} bond sizes R_0..R_{n - 1}")
+    shape = x.shape
+    if isinstance(init, STRTensor):
+        if bonds is None:
+            raise ValueError("init=STRTensor fixes the ranks; give ranks instead of eps")
+        if (
+            init.shape != shape
+            or (bonds is not None and list(init.ranks) != bonds)
+            or init.t != (t,) * (n - 1)
+            or init.side != side
+        ):
+            raise ValueError(
+                f"init must match the fit: shape {shape}, ranks {bonds}, t={t}, "
+                f"side={side!r}; got {init!r}"
+            )
+        init = [np.asarray(to_numpy(g), dtype=np.float64) for g in init.compact().cores]
+    elif not (isinstance(init, str) and init in ("svd", "random")):
+        raise ValueError(f"init must be 'svd', 'random' or an STRTensor; got {init!r}")
+    if method == "svd" and not (isinstance(init, str) and init == "svd"):
+        raise ValueError(
+            f"method='svd' is the SVD sweep itself and takes no start; got init={init!r} "
+            "(use method='als' to refine a start)"
+        )
+    rng = check_random_state(random_state)
+
+    def to_out(ring):
+        cores = [_embed_first_core(ring[0], t, side), *ring[1:]]
+        return STRTensor(to_backend(xp, cores, out_dtype, device), t, side)
+
+    def fit(bonds):
+        ring_ranks = [r // t for r in bonds] + [bonds[0] // t]
+        return fit_tensor_ring(
+            x,
+            ring_ranks,
+            method=method,
+            init=init,
+            n_iter_max=n_iter_max,
+            tol=tol,
+            n_restarts=n_restarts,
+            rng=rng,
+            callback=callback,
+            wrap=to_out,
+            verbose=verbose,
+            name="str_decompose",
+        )
+
+    if float(np.linalg.norm(x)) == 0.0:
+        bonds = bonds or [t] * n
+        result = STRTensor(
+            to_backend(xp, [np.zeros(s) for s in _str_shapes(shape, bonds, t)], out_dtype, device),
+            t,
+            side,
+        )
+        result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
+        return result
+    if bonds is not None:
+        ring, info = fit(bonds)
+    else:
+        ring, info, bonds = grow_until_eps(
+            fit,
+            [t] * n,
+            unfolding_caps(shape, t, ring=True),
+            t,
+            lambda b: sum(math.prod(s) for s in _str_shapes(shape, b, t)),
+            math.prod(shape),
+            eps,
+            "str_decompose",
+        )
+    warn_unconverged(info, "str_decompose", n_iter_max, tol)
+    result = to_out(ring)
+    result.info = info
+    return result

@@ -1,0 +1,328 @@
+"""Fitting a semi-tensor train (STT, SPEC §4): `stt_decompose`.
+
+An STT with a uniform ``t`` is exactly a tensor ring of ranks
+``(t, R_1/t, …, R_{N−1}/t, t)``, so the fit runs the shared ring-ALS engine
+(`semitensor.decomposition._ring_als`) on that ring and maps the result back.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._namespace import to_numpy
+from .._random import check_random_state
+from .._validation import check_side
+from ..formats.stt import STTTensor
+from ._common import (
+    check_bond_list,
+    check_fit_args,
+    check_uniform_t,
+    grow_until_eps,
+    prepare_tensor,
+    to_backend,
+    unfolding_caps,
+    warn_unconverged,
+)
+from ._report import FitInfo
+from ._ring_als import fit_tensor_ring
+
+__all__ = ["stt_decompose"]
+
+
+def _ring_ranks(bonds, t):
+    return [t] + [r // t for r in bonds] + [t]
+
+
+def _ring_to_stt_cores(ring, t, side):
+    """SPEC §4 map from the ring ``(t, R_1/t, …, t)`` back to STT cores."""
+    h1, hn = ring[0], ring[-1]
+    _, i1, r1 = h1.shape
+    rn, i_n, _ = hn.shape
+    if side == "left":  # G_1[0, i, r·t + a] = H_1[a, i, r]
+        g1 = h1.transpose(1, 2, 0).reshape(1, i1, r1 * t)
+        gn = hn.transpose(0, 2, 1).reshape(rn * t, i_n, 1)
+    else:  # G_1[0, i, a·R/t + r] = H_1[a, i, r]
+        g1 = h1.transpose(1, 0, 2).reshape(1, i1, r1 * t)
+        gn = hn.transpose(2, 0, 1).reshape(rn * t, i_n, 1)
+    return [np.ascontiguousarray(g1), *ring[1:-1], np.ascontiguousarray(gn)]
+
+
+def _stt_to_ring(cores, t, side):
+    g1, gn = cores[0][0], cores[-1][..., 0]
+    i1, r1 = g1.shape
+    rn, i_n = gn.shape
+    if side == "left":
+        h1 = g1.reshape(i1, r1 // t, t).transpose(2, 0, 1)
+        hn = gn.reshape(rn // t, t, i_n).transpose(0, 2, 1)
+    else:
+        h1 = g1.reshape(i1, t, r1 // t).transpose(1, 0, 2)
+        hn = gn.reshape(t, rn // t, i_n).transpose(1, 2, 0)
+    return [np.ascontiguousarray(h1), *cores[1:-1], np.ascontiguousarray(hn)]
+
+
+def _eps_ranks(x, eps, t):
+    """TT-SVD ranks at accuracy ``eps`` (Oseledets 2011), rounded up to multiples of t."""
+    shape = x.shape
+    n = len(shape)
+    delta_sq = (eps * np.linalg.norm(x)) ** 2 / (n - 1)
+    ranks = []
+    rest = x.reshape(shape[0], -1)
+    r_prev = 1
+    for k in range(n - 1):
+        a = rest.reshape(r_prev * shape[k], -1)
+        u, s, vt = np.linalg.svd(a, full_matrices=False)
+        tail = np.cumsum((s**2)[::-1])[::-1]  # tail[j] = Σ_{i≥j} s_i²
+        r = int(np.searchsorted(-tail, -delta_sq, side="right")) if tail.size else 1
+        r = max(1, min(r, s.size))
+        ranks.append(r)
+        rest = s[:r, None] * vt[:r]
+        r_prev = r
+    return [t * math.ceil(r / t) for r in ranks]
+
+
+def _fit_fixed(
+    x, bonds, t, side, method, init, n_iter_max, tol, n_restarts, rng, callback, wrap, verbose
+):
+    """Fit at fixed bonds; returns ``(stt cores as numpy, FitInfo)``."""
+    if x.ndim == 2:
+        return _fit_matrix(x, bonds[0], method)
+    if isinstance(init, STTTensor):
+        init = _stt_to_ring(
+            [np.asarray(to_numpy(g), dtype=np.float64) for g in init.cores], t, side
+        )
+    ring, info = fit_tensor_ring(
+        x,
+        _ring_ranks(bonds, t),
+        method=method,
+        init=init,
+        n_iter_max=n_iter_max,
+        tol=tol,
+        n_restarts=n_restarts,
+        rng=rng,
+        callback=callback,
+        wrap=wrap,
+        verbose=verbose,
+        name="stt_decompose",
+    )
+    return _ring_to_stt_cores(ring, t, side), info
+
+
+def _fit_matrix(x, r, method):
+    """A two-core STT is a rank-R_1 matrix factorisation: the truncated SVD is optimal."""
+    u, s, vt = np.linalg.svd(x, full_matrices=False)
+    q = min(r, s.size)
+    g1 = np.zeros((1, x.shape[0], r))
+    g2 = np.zeros((r, x.shape[1], 1))
+    g1[0, :, :q] = u[:, :q] * s[:q]
+    g2[:q, :, 0] = vt[:q]
+    err = math.sqrt(float(np.sum(s[q:] ** 2))) / float(np.linalg.norm(s))
+    return [g1, g2], FitInfo(method=method, converged=True, stop_reason="closed_form", errors=[err])
+
+
+def stt_decompose(
+    tensor,
+    ranks,
+    t=2,
+    *,
+    side="left",
+    method="als",
+    init="svd",
+    n_iter_max=100,
+    tol=1e-8,
+    eps=None,
+    n_restarts=1,
+    random_state=None,
+    verbose=False,
+    callback=None,
+):
+    """Semi-tensor train (STT) decomposition of a tensor (SPEC §4).
+
+    Parameters
+    ----------
+    tensor : array, shape (I_1, ..., I_N), N >= 2
+        numpy array or torch tensor, finite; not modified.
+    ranks : int, list of N-1 int, or None
+        The bond sizes ``R_1, …, R_{N−1}`` of the STT (an int for all bonds), each a
+        positive multiple of ``t`` when ``N > 2``. ``None``: chosen from ``eps``.
+    t : int or list of int, default 2
+        The STP factor, uniform over the interior cores (a list must repeat one
+        value). Ignored when ``N = 2``.
+    side : {"left", "right"}, default "left"
+    method : {"als", "svd"}, default "als"
+        ``"als"``: alternating least squares on the tensor-ring equivalent; ``"svd"``:
+        the one-pass TR-SVD sweep only (fast, approximate, not optimal).
+    init : {"svd", "random"} or STTTensor, default "svd"
+        Start of the ALS. An STTTensor must have the shape, ranks, ``t`` and side of
+        the fit.
+    n_iter_max : int, default 100
+        Maximum number of sweeps (the two-core warm-up sweeps included).
+    tol : float, default 1e-8
+        Stop when the relative error is predicted to change by less than ``tol``
+        over the remaining sweeps (see Notes).
+    eps : float in (0, 1), optional
+        Target relative error when ``ranks`` is None: the bonds grow in multiples of
+        ``t`` until the error is at most ``eps``.
+    n_restarts : int, default 1
+        Number of fits (the first from ``init``, the others from random cores);
+        the best is kept.
+    random_state : None, int or numpy.random.Generator
+        Seeds every random draw (random starts, padding noise).
+    verbose : bool, default False
+        Log one line per sweep at INFO level on the ``semitensor.decomposition``
+        logger (configure `logging` to see them).
+    callback : callable, optional
+        ``callback(iteration, stt, rel_error)`` after the start (iteration 0) and
+        after every sweep; returning True stops the fit (``stop_reason="callback"``).
+
+    Returns
+    -------
+    STTTensor
+        Same library, device and floating dtype as ``tensor`` (float64 for integer
+        input). ``result.info`` is a `~semitensor.decomposition._report.FitInfo`:
+        iterations, stop reason, relative error after the start and after each
+        sweep, and the ranks used when ``eps`` chose them.
+
+    Raises
+    ------
+    TypeError
+        For arguments of the wrong kind.
+    ValueError
+        For an order below 2, NaN/Inf entries, ranks that ``t`` does not divide,
+        a non-uniform ``t``, both or neither of ``ranks`` and ``eps``, an ``init``
+        that does not match, or ``method="svd"`` with an ``init`` other than "svd".
+
+    Warns
+    -----
+    ConvergenceWarning
+        When ALS stops at ``n_iter_max`` before meeting ``tol``, or when ``eps`` is
+        not reached (the message says why the ranks stopped growing).
+
+    Notes
+    -----
+    **Algorithm.** With a uniform ``t`` an STT is exactly a tensor ring of ranks
+    ``(t, R_1/t, …, R_{N−1}/t, t)`` (SPEC §4). The ring is started by a TR-SVD
+    sweep (rank deficits padded with small noise), improved by a few two-core
+    (DMRG) sweeps that solve for two merged neighbouring cores and split them by a
+    truncated SVD, on every bond including the ring bond, and finished by one-core
+    ALS: each core update is the exact least-squares solution from the normal
+    equations, built from small Gram matrices without forming the design matrix
+    (Cholesky, falling back to a least-squares solve when singular). All fitting
+    runs in float64 numpy on the CPU; the result is converted back.
+
+    **What is guaranteed.** Every one-core sweep does not increase the error (up to
+    rounding); the result is never worse than its start (if the two-core warm-up
+    ends above the start's error, ALS continues from the start instead); the
+    history, the number of sweeps and the stop reason are recorded in ``info``.
+    Stopping: with ``d`` the last decrease and ``ρ`` the ratio of the last two
+    decreases, the fit stops when ``d·min(1/(1−ρ), 10) < tol`` (the predicted
+    remaining decrease under linear convergence; plain ``d < tol`` stopped
+    converging exact fits at 1.1-1.6e-8), ``"exact"`` below 1e-13.
+
+    **Exact recovery (empirical, not a theorem).** A TR-SVD sweep alone is not
+    exact, and plain one-core ALS from it stalls on a sizeable fraction of
+    starts. The two-core warm-up can move rank across bonds, which one-core ALS
+    cannot. Measured on tensors built from random STTs (6×8×8×6 and 4×4×4×4×4×4,
+    ``t=2``, ``R=8``, 200 seeds each, relative error below 1e-8): without
+    warm-up 168 and 182; with 2 warm-up sweeps 185 and 195; with the default 5,
+    197 and 198; with the default and ``n_restarts=3``, 200 and 200. Harder:
+    with ``N = 4`` and ``R_1 > I_1`` (e.g. 4×6×6×4, ``R=8``) recovery is
+    unreliable.
+
+    Cost per one-core sweep: about ``4·|X|·R_1`` flops plus lower-order terms
+    (the tensor is contracted once from the left per sweep).
+
+    References
+    ----------
+    .. [1] Q. Zhao, G. Zhou, S. Xie, L. Zhang, A. Cichocki, "Tensor Ring
+       Decomposition", arXiv:1606.05535, 2016.
+    .. [2] S. R. White, "Density matrix formulation for quantum renormalization
+       groups", Phys. Rev. Lett. 69, 1992 (the two-site update).
+    .. [3] I. V. Oseledets, "Tensor-Train Decomposition", SIAM J. Sci. Comput.
+       33(5), 2011 (the eps-truncated TT-SVD used to start the rank search).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semitensor.formats.stt import STTTensor
+    >>> rng = np.random.default_rng(0)
+    >>> shapes = [(1, 4, 4), (2, 4, 2), (2, 4, 2), (4, 4, 1)]
+    >>> x = STTTensor([rng.standard_normal(s) for s in shapes], t=2).to_tensor()
+    >>> fit = stt_decompose(x, ranks=4, t=2, random_state=0)
+    >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
+    ((4, 4, 4), True)
+    """
+    xp, x, out_dtype, device = prepare_tensor(tensor)
+    n = x.ndim
+    t = check_uniform_t(t, max(n - 2, 0), "interior core", "stt_decompose")
+    t_fit = 1 if n == 2 else t  # two cores: no interior core, t plays no part
+    side = check_side(side)
+    n_iter_max, n_restarts = check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback)
+    bonds = check_bond_list(ranks, n - 1, t_fit, eps, f"N-1 = {n - 1} bond sizes")
+    shape = x.shape
+    if isinstance(init, STTTensor):
+        expect_t = (t,) * (n - 2)
+        if (
+            init.shape != shape
+            or (bonds is not None and list(init.ranks) != bonds)
+            or (init.t != expect_t or init.side != side)
+        ):
+            raise ValueError(
+                f"init must match the fit: shape {shape}, ranks {bonds}, t={expect_t}, "
+                f"side={side!r}; got {init!r}"
+            )
+    elif init not in ("svd", "random"):
+        raise ValueError(f"init must be 'svd', 'random' or an STTTensor; got {init!r}")
+    if method == "svd" and not (isinstance(init, str) and init == "svd"):
+        raise ValueError(
+            f"method='svd' is the SVD sweep itself and takes no start; got init={init!r} "
+            "(use method='als' to refine a start)"
+        )
+    rng = check_random_state(random_state)
+
+    def to_out(cores):
+        return STTTensor(to_backend(xp, cores, out_dtype, device), t, side)
+
+    def wrap(ring):
+        return to_out(_ring_to_stt_cores(ring, t_fit, side))
+
+    if float(np.linalg.norm(x)) == 0.0:
+        bonds = bonds or [t_fit] * (n - 1)
+        zeros = [np.zeros(s) for s in _stt_shapes(shape, bonds, t_fit)]
+        result = to_out(zeros)
+        result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
+        return result
+    args = (method, init, n_iter_max, tol, n_restarts, rng, callback, wrap, verbose)
+    if bonds is not None:
+        cores, info = _fit_fixed(x, bonds, t_fit, side, *args)
+    else:
+        cores, info, bonds = _fit_eps(x, eps, t_fit, side, args)
+    warn_unconverged(info, "stt_decompose", n_iter_max, tol)
+    result = to_out(cores)
+    result.info = info
+    return result
+
+
+def _stt_shapes(shape, bonds, t):
+    n = len(shape)
+    out = [(1, shape[0], bonds[0])]
+    for k in range(1, n - 1):
+        out.append((bonds[k - 1] // t, shape[k], bonds[k] // t))
+    out.append((bonds[-1], shape[-1], 1))
+    return out
+
+
+def _fit_eps(x, eps, t, side, args):
+    """Grow the bonds (multiples of t) from the eps-TT-SVD ranks until error <= eps."""
+    shape = x.shape
+    return grow_until_eps(
+        lambda bonds: _fit_fixed(x, bonds, t, side, *args),
+        _eps_ranks(x, eps, t),
+        unfolding_caps(shape, t),
+        t,
+        lambda bonds: sum(math.prod(s) for s in _stt_shapes(shape, bonds, t)),
+        math.prod(shape),
+        eps,
+        "stt_decompose",
+    )
