@@ -4,10 +4,15 @@ numpy arrays in, numpy out; torch tensors in, torch out (same device and dtype,
 autograd kept). ``import semitensor`` imports neither torch nor numba.
 """
 
+from .decomposition.str import str_decompose
+from .decomposition.stt import stt_decompose
 from .decomposition.sttu import sttu_decompose
 from .exceptions import ConvergenceWarning, RankWarning, SemitensorWarning
 from .formats._base import STPFormat, reconstruct
+from .formats.str import STRTensor, str_to_tensor
+from .formats.stt import STTTensor, stt_to_tensor
 from .formats.sttu import STTuTensor, sttu_to_tensor
+from .io import load, save
 from .matrices import logical_vector, power_reducing_matrix, structure_matrix, swap_matrix
 from .product import rstp, stp, stp_cost, stp_shape
 from .tenalg import fold, mode_dot, stp_mode_dot, unfold
@@ -18,21 +23,38 @@ __all__ = [
     "ConvergenceWarning",
     "RankWarning",
     "STPFormat",
+    "STRTensor",
+    "STTTensor",
     "STTuTensor",
     "SemitensorWarning",
     "reconstruct",
+    "str_decompose",
+    "str_to_tensor",
+    "stt_decompose",
+    "stt_to_tensor",
     "sttu_decompose",
     "sttu_to_tensor",
     "fold",
+    "load",
     "logical_vector",
     "power_reducing_matrix",
     "structure_matrix",
     "swap_matrix",
     "mode_dot",
     "rstp",
+    "save",
     "stp",
     "stp_cost",
     "stp_mode_dot",
     "stp_shape",
     "unfold",
 ]
+
+
+def __getattr__(name):
+    # semitensor.nn needs torch, so it is imported on first access only (PEP 562).
+    if name == "nn":
+        import importlib
+
+        return importlib.import_module(".nn", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -162,9 +162,7 @@ def unfolding_caps(shape, t, ring=False):
     count stops the growth.
     """
     n = len(shape)
-    caps = [
-        t * math.ceil(min(math.prod(shape[:k]), math.prod(shape[k:])) / t) for k in range(1, n)
-    ]
+    caps = [t * math.ceil(min(math.prod(shape[:k]), math.prod(shape[k:])) / t) for k in range(1, n)]
     if ring:
         caps = [max(caps)] * n
     return caps

@@ -1,0 +1,8 @@
+"""``python -m semitensor``: the ``semitensor`` command (see `semitensor.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
