@@ -12,10 +12,11 @@ For every shape the script times, in one run and on the same inputs:
 
 It prints median times and the ratios ``naive/st`` (speed-up over the definition),
 ``st/floor`` (slowdown against the larger floor) and ``gemm/st`` (fraction of GEMM
-speed). Usage::
+speed). ``--sweep-numba`` prints instead the table behind the numba policy: the compiled
+kernel against the array-API kernels on stacks of small products. Usage::
 
     python benchmarks/bench_stp.py [--backend numpy|torch] [--dtype float64|float32]
-        [--repeat-seconds 0.3] [--markdown]
+        [--repeat-seconds 0.3] [--markdown] [--sweep-numba]
 """
 
 from __future__ import annotations
@@ -69,13 +70,80 @@ def naive(xp, A, B, side):
     return lift(A, t // n) @ lift(B, t // p)
 
 
+# Stacks of small products for the numba crossover table (batch, A shape, B shape).
+SWEEP = [
+    (10000, (3, 4), (2, 5)),
+    (10000, (2, 3), (2, 2)),
+    (10000, (4, 4), (2, 2)),
+    (4096, (4, 6), (4, 4)),
+    (2048, (8, 6), (4, 8)),
+    (2048, (16, 12), (8, 16)),
+    (1000, (8, 8), (4, 4)),
+    (500, (16, 16), (8, 8)),
+    (1000, (2, 2), (4, 4)),
+]
+
+
+def sweep_numba(repeat_seconds, markdown):
+    """numba kernel against the array-API kernels on stacks of small products."""
+    import array_api_compat
+
+    from semitensor._kernels import generic, numba_policy, numba_stp
+
+    xp = array_api_compat.array_namespace(np.empty(0))
+    rng = np.random.default_rng(0)
+    rows = []
+    for count, sa, sb in SWEEP:
+        A = rng.standard_normal((count,) + sa)
+        B = rng.standard_normal((count,) + sb)
+        m, n = sa
+        p, q = sb
+        g = math.gcd(n, p)
+        a, b = p // g, n // g
+        for side in ("left", "right"):
+            kernel = generic.stp_left if side == "left" else generic.stp_right
+            t_gen = median_time(lambda: kernel(xp, A, B), repeat_seconds) * 1e3
+            t_nb = median_time(lambda: numba_stp.stp_stack(A, B, side), repeat_seconds) * 1e3
+            rows.append(
+                [
+                    str(count),
+                    "x".join(map(str, sa)),
+                    "x".join(map(str, sb)),
+                    side,
+                    str(m * a * q * b * g),
+                    f"{t_gen:.3f}",
+                    f"{t_nb:.3f}",
+                    f"{t_gen / t_nb:.2f}",
+                    "numba" if numba_policy.applies(A, B, side) else "array-API",
+                ]
+            )
+    header = [
+        "batch",
+        "A",
+        "B",
+        "side",
+        "work",
+        "array-API ms",
+        "numba ms",
+        "speed-up",
+        "policy picks",
+    ]
+    print_table(header, rows, markdown)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default="numpy", choices=["numpy", "torch"])
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--repeat-seconds", type=float, default=0.3)
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument(
+        "--sweep-numba", action="store_true", help="print the numba crossover table instead"
+    )
     args = ap.parse_args(argv)
+    if args.sweep_numba:
+        sweep_numba(args.repeat_seconds, args.markdown)
+        return
 
     if args.backend == "torch":
         import torch

@@ -16,11 +16,13 @@ import numpy as np
 # Stacks shorter than this stay on the array-API route.
 MIN_STACK = 64
 # Largest per-product work (output entries × terms per entry) handed to the kernel,
-# by case. Measured (docs/benchmarks.md, "numba crossover"): in the general left case
-# the array-API route pays for two gathers and wins back only on large products; where
-# one inner size divides the other it is a single GEMM on views, and the compiled
-# loop wins only on very small products.
-MAX_WORK = {"left-general": 16384, "left-p|n": 512, "divisible": 128, "right": 64}
+# by case. Measured (docs/benchmarks.md, "numba crossover", 1 thread each): the
+# compiled loop wins on stacks of products with a few dozen output entries, where
+# batched GEMM pays per-matrix overhead (10000 × (3×4 ⋉ 2×5): 0.96 ms against 3.7 ms),
+# and loses once the single products reach a few hundred entries (2048 × (16×12 ⋉
+# 8×16): 16 ms against 9.2 ms). The kernel runs in parallel over the stack, which
+# moves the crossover up on more cores: the thresholds assume two.
+MAX_WORK = {"left-general": 256, "left-p|n": 64, "divisible": 32, "right": 32}
 
 _DTYPES = (np.float32, np.float64, np.complex64, np.complex128, np.int32, np.int64)
 
