@@ -269,14 +269,15 @@ def test_stt_format_parity(side, device):
 @needs_stt_fit
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_stt_decompose_parity(side, device):
-    r = rng(8)
-    x = stt_fmt.STTTensor(random_stt(r), 2, side).to_tensor()
-    x = x + 0.01 * r.standard_normal(x.shape)
-    kw = {"side": side, "random_state": 0, "n_iter_max": 6, "tol": 0.0}
+    # An exactly representable tensor: both fits converge to it, so they agree to
+    # rounding. (On noisy data a fit stopped after a few sweeps is path-sensitive: for
+    # side="right" here a 1e-16 relative change of x moved numpy's own result by 6e-8,
+    # so numpy and torch, with different BLAS libraries, cannot agree to 1e-10 there.)
+    x = stt_fmt.STTTensor(random_stt(rng(8)), 2, side).to_tensor()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit_np = stt_fit.stt_decompose(x, [4, 6, 4], 2, **kw)
-        fit_t = stt_fit.stt_decompose(T(x, device), [4, 6, 4], 2, **kw)
+        fit_np = stt_fit.stt_decompose(x, [4, 6, 4], 2, side=side, random_state=0)
+        fit_t = stt_fit.stt_decompose(T(x, device), [4, 6, 4], 2, side=side, random_state=0)
     same(fit_t.to_tensor(), fit_np.to_tensor(), device)
     assert all(c.device.type == device and c.dtype == torch.float64 for c in fit_t.cores)
 
@@ -427,8 +428,4 @@ def test_ring_fits_keep_data_on_device(fmt, device, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit(xt, ranks, 2, n_iter_max=3, tol=0.0, random_state=0)
-    if max(spy.sizes, default=0) > 1:
-        pytest.xfail(
-            f"{fmt}_decompose copies the whole tensor to numpy and fits on the host "
-            f"(copies of sizes {sorted(set(spy.sizes))}); see its Notes"
-        )
+    assert max(spy.sizes, default=0) <= 1, sorted(set(spy.sizes))

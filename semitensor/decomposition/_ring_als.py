@@ -33,6 +33,16 @@ once per sweep (cached partial contractions ``L_k``) against right chains built
 from the cores, so a sweep costs about ``4·|X|·r_0·r_1`` flops plus lower-order terms
 instead of ``2·|X|·Σ_k r_k r_{k+1}``. A Cholesky solve is used; a singular or
 indefinite ``M`` falls back to a least-squares solve.
+
+Backends. Every array operation goes through the array-api-compat namespace of the
+tensor (numpy, torch on any device), so the fit runs where the data lives, in the
+tensor's dtype; only the SPD solve (`_solve_spd`) and the C-order copies
+(`_contig`) are written per library. Nothing of array size leaves the device
+inside the loop: only scalars (errors, the Cholesky checks) are read on the host.
+Random draws come from the numpy Generator and are copied to the device, so a seed
+gives the same fit on every backend. Eigenvector and QR column signs differ
+between LAPACK builds and devices; `_leading_basis` fixes them (largest entry of
+each column positive), so the cores agree across backends, not only the tensor.
 """
 
 from __future__ import annotations
@@ -40,9 +50,11 @@ from __future__ import annotations
 import logging
 import math
 
+import array_api_compat
 import numpy as np
 import scipy.linalg
 
+from ._common import like_tensor
 from ._report import FitInfo
 
 __all__ = [
@@ -68,82 +80,16 @@ _EXACT = 1e-13
 _PAD = 1e-3
 
 
-def _leading_basis(a, k, rng):
-    """Orthonormal basis of (at least an approximation of) the top-``k`` column space.
-
-    Uses the eigendecomposition of the smaller Gram matrix (``A Aᵀ`` or ``AᵀA``),
-    2-4x cheaper than an SVD; its accuracy is only lost for singular values below
-    ``√ε·σ_max``, which do not matter for a start. Columns beyond the rank the
-    unfolding can give are filled with small random noise (zeros leave ALS stuck).
-    """
-    m, n = a.shape
-    q = min(k, m, n)
-    if m <= n:
-        w, v = np.linalg.eigh(a @ a.T)
-        u = np.ascontiguousarray(v[:, ::-1][:, :q])
-    else:
-        w, v = np.linalg.eigh(a.T @ a)
-        u, _ = np.linalg.qr(a @ v[:, ::-1][:, :q])
-    if q < k:
-        noise = rng.standard_normal((m, k - q)) * _PAD / math.sqrt(m)
-        u = np.concatenate([u, noise], axis=1)
-    return u
+# -- per-library primitives ------------------------------------------------------------
 
 
-def tr_svd(tensor, ranks, rng):
-    """One TR-SVD sweep (Zhao et al. 2016, Alg. 1) with the given ring ranks.
-
-    The first unfolding is truncated to ``r_0·r_1`` and its basis split into
-    ``(a_1, a_0)`` with ``a_0`` fastest (column ``a_1·r_0 + a_0``), which for an STT
-    ring is exactly the first STT core; the rest is a TT-SVD sweep.
-
-    Parameters
-    ----------
-    tensor : numpy.ndarray
-    ranks : sequence of int, length N + 1, ``ranks[0] == ranks[N]``
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    list of numpy.ndarray
-    """
-    shape = tensor.shape
-    n = len(shape)
-    r0, r1 = ranks[0], ranks[1]
-    a = tensor.reshape(shape[0], -1)
-    u = _leading_basis(a, r0 * r1, rng)
-    cores = [np.ascontiguousarray(u.reshape(shape[0], r1, r0).transpose(2, 0, 1))]
-    rest = (u.T @ a).reshape(r1, r0, -1).transpose(0, 2, 1)  # (r1, I_1..I_{N-1}, r0)
-    rest = np.ascontiguousarray(rest)
-    for k in range(1, n - 1):
-        a = rest.reshape(ranks[k] * shape[k], -1)
-        u = _leading_basis(a, ranks[k + 1], rng)
-        cores.append(u.reshape(ranks[k], shape[k], ranks[k + 1]))
-        rest = u.T @ a
-    cores.append(rest.reshape(ranks[n - 1], shape[n - 1], ranks[0]))
-    return cores
-
-
-def random_ring(shape, ranks, rng, scale=1.0):
-    """Random normal ring cores, scaled so the ring has norm about ``scale``."""
-    n = len(shape)
-    cores = [rng.standard_normal((ranks[k], shape[k], ranks[k + 1])) for k in range(n)]
-    per = (scale / math.sqrt(math.prod(shape) * math.prod(ranks[:-1]))) ** (1.0 / n)
-    return [c * per for c in cores]
-
-
-def ring_to_tensor(cores):
-    """Full tensor of a ring (numpy), by left-to-right GEMMs and one final trace."""
-    r0 = cores[0].shape[0]
-    p = cores[0].reshape(r0, -1)  # (r0, I_0 r_1)
-    for h in cores[1:-1]:
-        p = p.reshape(-1, h.shape[0]) @ h.reshape(h.shape[0], -1)
-    h = cores[-1]
-    rn = h.shape[0]
-    p = p.reshape(r0, -1, rn)  # (a0, J, a_{N-1})
-    # X[J, i] = Σ_{a0, b} p[a0, J, b] h[b, i, a0]
-    out = np.tensordot(p, h, axes=([0, 2], [2, 0]))
-    return out.reshape(tuple(c.shape[1] for c in cores))
+def _contig(x):
+    """``x`` in C order (no copy when it already is): the GEMMs that follow stream it."""
+    if isinstance(x, np.ndarray):
+        return np.ascontiguousarray(x)
+    if array_api_compat.is_torch_array(x):
+        return x.contiguous()
+    return x
 
 
 def _solve_spd(m, b):
@@ -152,8 +98,22 @@ def _solve_spd(m, b):
     The normal equations were 4.5-9x faster than a least-squares solve on the design
     matrix at equal accuracy; when ``M`` is singular to working precision (Cholesky
     fails, or its pivots span more than 1e14 in ``M``'s scale) a minimum-norm
-    least-squares solve on ``M`` is used instead.
+    least-squares solve on ``M`` is used instead. Dispatches on the library of ``M``:
+    SciPy for numpy, ``torch.linalg`` for torch (on ``M``'s device), the array-API
+    ``linalg`` otherwise.
     """
+    if isinstance(m, np.ndarray):
+        return _solve_spd_numpy(m, b)
+    if array_api_compat.is_torch_array(m):
+        return _solve_spd_torch(m, b)
+    xp = array_api_compat.array_namespace(m, b)
+    y = xp.linalg.solve(m, b)
+    if bool(xp.all(xp.isfinite(y))):
+        return y
+    return xp.linalg.pinv(m, rtol=1e-13) @ b
+
+
+def _solve_spd_numpy(m, b):
     try:
         c, low = scipy.linalg.cho_factor(m, check_finite=False)
         d = np.abs(np.diag(c))
@@ -166,66 +126,211 @@ def _solve_spd(m, b):
     return scipy.linalg.lstsq(m, b, cond=1e-13, check_finite=False)[0]
 
 
+def _solve_spd_torch(m, b):
+    import torch  # present: ``m`` is a torch tensor
+
+    up, info = torch.linalg.cholesky_ex(m, upper=True)
+    d = torch.abs(torch.diagonal(up))
+    # The upper factor, as scipy's cho_factor, keeps the two backends' rounding close.
+    # One host read for the whole test (a NaN pivot fails it too).
+    if bool((info == 0) & (torch.min(d) ** 2 > 1e-14 * torch.max(d) ** 2)):
+        y = torch.cholesky_solve(b, up, upper=True)
+        if bool(torch.all(torch.isfinite(y))):
+            return y
+    if m.device.type == "cpu":
+        return torch.linalg.lstsq(m, b, rcond=1e-13, driver="gelsd").solution
+    # CUDA's lstsq ('gels') assumes full rank; the pseudo-inverse does not.
+    return torch.linalg.pinv(m, rtol=1e-13, hermitian=True) @ b
+
+
+def _vdot(xp, a, b):
+    """``Σ a·b`` over all entries, as a Python float (one scalar read)."""
+    return float(xp.vecdot(xp.reshape(a, (-1,)), xp.reshape(b, (-1,))))
+
+
+def _on(x):
+    """``dtype=`` and ``device=`` keywords that put a new array next to ``x``."""
+    return {"dtype": x.dtype, "device": array_api_compat.device(x)}
+
+
+# -- starts ------------------------------------------------------------------------
+
+
+def _fix_signs(xp, u):
+    """Flip columns so that each one's largest-magnitude entry is positive.
+
+    LAPACK builds (OpenBLAS, MKL, cuSOLVER) return eigenvectors and QR columns with
+    different signs; fixing them makes the cores, not only the tensor, the same on
+    every backend. The flips are exact and change the ring only by a gauge.
+    """
+    top = xp.argmax(xp.abs(u), axis=0, keepdims=True)
+    return xp.where(xp.take_along_axis(u, top, axis=0) < 0, -u, u)
+
+
+def _leading_basis(xp, a, k, rng):
+    """Orthonormal basis of (at least an approximation of) the top-``k`` column space.
+
+    Uses the eigendecomposition of the smaller Gram matrix (``A Aᵀ`` or ``AᵀA``),
+    2-4x cheaper than an SVD; its accuracy is only lost for singular values below
+    ``√ε·σ_max``, which do not matter for a start. Columns beyond the rank the
+    unfolding can give are filled with small random noise (zeros leave ALS stuck).
+    """
+    m, n = a.shape
+    q = min(k, m, n)
+    if m <= n:
+        _, v = xp.linalg.eigh(a @ a.T)
+        u = _contig(xp.flip(v, axis=1)[:, :q])
+    else:
+        _, v = xp.linalg.eigh(a.T @ a)
+        u, _ = xp.linalg.qr(a @ xp.flip(v, axis=1)[:, :q])
+    u = _fix_signs(xp, u)
+    if q < k:
+        noise = rng.standard_normal((m, k - q)) * _PAD / math.sqrt(m)
+        u = xp.concat([u, xp.asarray(noise, **_on(a))], axis=1)
+    return u
+
+
+def tr_svd(tensor, ranks, rng):
+    """One TR-SVD sweep (Zhao et al. 2016, Alg. 1) with the given ring ranks.
+
+    The first unfolding is truncated to ``r_0·r_1`` and its basis split into
+    ``(a_1, a_0)`` with ``a_0`` fastest (column ``a_1·r_0 + a_0``), which for an STT
+    ring is exactly the first STT core; the rest is a TT-SVD sweep.
+
+    Parameters
+    ----------
+    tensor : array (numpy, torch, ...), real floating, C-contiguous
+    ranks : sequence of int, length N + 1, ``ranks[0] == ranks[N]``
+    rng : numpy.random.Generator
+        For the noise that pads rank-deficient unfoldings.
+
+    Returns
+    -------
+    list of arrays
+        In the tensor's library, device and dtype.
+    """
+    xp = array_api_compat.array_namespace(tensor)
+    shape = tuple(tensor.shape)
+    n = len(shape)
+    r0, r1 = ranks[0], ranks[1]
+    a = xp.reshape(tensor, (shape[0], -1))
+    u = _leading_basis(xp, a, r0 * r1, rng)
+    cores = [_contig(xp.permute_dims(xp.reshape(u, (shape[0], r1, r0)), (2, 0, 1)))]
+    rest = xp.reshape(u.T @ a, (r1, r0, -1))
+    rest = _contig(xp.permute_dims(rest, (0, 2, 1)))  # (r1, I_1..I_{N-1}, r0)
+    for k in range(1, n - 1):
+        a = xp.reshape(rest, (ranks[k] * shape[k], -1))
+        u = _leading_basis(xp, a, ranks[k + 1], rng)
+        cores.append(xp.reshape(u, (ranks[k], shape[k], ranks[k + 1])))
+        rest = u.T @ a
+    cores.append(xp.reshape(rest, (ranks[n - 1], shape[n - 1], ranks[0])))
+    return cores
+
+
+def random_ring(shape, ranks, rng, scale=1.0, like=None):
+    """Random normal ring cores, scaled so the ring has norm about ``scale``.
+
+    The draws come from ``rng`` (numpy) whatever the backend; ``like`` (an array)
+    gives the library, device and dtype of the cores (numpy float64 when None).
+    """
+    n = len(shape)
+    cores = [rng.standard_normal((ranks[k], shape[k], ranks[k + 1])) for k in range(n)]
+    per = (scale / math.sqrt(math.prod(shape) * math.prod(ranks[:-1]))) ** (1.0 / n)
+    cores = [c * per for c in cores]
+    if like is None:
+        return cores
+    xp = array_api_compat.array_namespace(like)
+    return [xp.asarray(c, **_on(like)) for c in cores]
+
+
+def ring_to_tensor(cores):
+    """Full tensor of a ring, by left-to-right GEMMs and one final trace (cores' library)."""
+    xp = array_api_compat.array_namespace(*cores)
+    r0 = cores[0].shape[0]
+    p = xp.reshape(cores[0], (r0, -1))  # (r0, I_0 r_1)
+    for h in cores[1:-1]:
+        p = xp.reshape(p, (-1, h.shape[0])) @ xp.reshape(h, (h.shape[0], -1))
+    h = cores[-1]
+    rn = h.shape[0]
+    p = xp.reshape(p, (r0, -1, rn))  # (a0, J, a_{N-1})
+    # X[J, i] = Σ_{a0, b} p[a0, J, b] h[b, i, a0]
+    out = xp.tensordot(p, h, axes=([0, 2], [2, 0]))
+    return xp.reshape(out, tuple(c.shape[1] for c in cores))
+
+
+# -- sweeps ------------------------------------------------------------------------
+
+
 class _Ring:
     """Working state of one fit: the tensor, its norm, the cores and the caches."""
 
     def __init__(self, tensor, cores):
-        self.x = tensor
-        self.shape = tensor.shape
+        self.xp = array_api_compat.array_namespace(tensor)
+        self.x = _contig(tensor)
+        self.shape = tuple(tensor.shape)
         self.n = len(self.shape)
-        self.norm_sq = float(np.vdot(tensor, tensor))
-        self.cores = [np.ascontiguousarray(c) for c in cores]
+        self.norm_sq = _vdot(self.xp, self.x, self.x)
+        self.cores = [_contig(c) for c in cores]
 
     # -- caches built from the current cores ---------------------------------------
     def right_chains(self, cores=None, lowest=1):
         """``C[k][a_0, a_k, (i_k…i_{N−1})] = (H_k ⋯ H_{N−1})[a_k, ·, a_0]``, k ≥ lowest."""
+        xp = self.xp
         cores = self.cores if cores is None else cores
         n = len(cores)
         c = [None] * (n + 1)
-        c[n - 1] = np.ascontiguousarray(cores[n - 1].transpose(2, 0, 1))
+        c[n - 1] = _contig(xp.permute_dims(cores[n - 1], (2, 0, 1)))
         for k in range(n - 2, lowest - 1, -1):
             h = cores[k]
             rk, ik, rk1 = h.shape
             nxt = c[k + 1]
-            out = h.reshape(rk * ik, rk1) @ nxt  # (r0, r_k I_k, J)
-            c[k] = out.reshape(nxt.shape[0], rk, -1)
+            out = xp.reshape(h, (rk * ik, rk1)) @ nxt  # (r0, r_k I_k, J)
+            c[k] = xp.reshape(out, (nxt.shape[0], rk, -1))
         return c
 
     def right_grams(self, cores=None, lowest=1):
         """``GR[k][a_k, a_0, b_k, b_0]``: Gram of the chain ``H_k ⋯ H_{N−1}``; GR[N] = δδ."""
+        xp = self.xp
         cores = self.cores if cores is None else cores
         n = len(cores)
         g = [None] * (n + 1)
-        g[n] = _eye_gram(cores[0].shape[0])
+        g[n] = _eye_gram(xp, cores[0])
         for k in range(n - 1, lowest - 1, -1):
-            g[k] = _gram_step_right(cores[k], g[k + 1])
+            g[k] = _gram_step_right(xp, cores[k], g[k + 1])
         return g
 
 
-def _gram_step_right(h, g):
+def _gram_step_right(xp, h, g):
     # g[a', x, b', y] with a', b' the right bonds of h
-    t = np.tensordot(h, g, axes=([2], [0]))  # (a, i, x, b', y)
-    out = np.tensordot(t, h, axes=([1, 3], [1, 2]))  # (a, x, y, b)
-    return np.ascontiguousarray(out.transpose(0, 1, 3, 2))
+    t = xp.tensordot(h, g, axes=([2], [0]))  # (a, i, x, b', y)
+    out = xp.tensordot(t, h, axes=([1, 3], [1, 2]))  # (a, x, y, b)
+    return _contig(xp.permute_dims(out, (0, 1, 3, 2)))
 
 
-def _gram_step_left(g, h):
+def _gram_step_left(xp, g, h):
     # g[x, a, y, b] with a, b the left bonds of h; result [x, a', y, b']
-    t = np.tensordot(g, h, axes=([1], [0]))  # (x, y, b, i, a')
-    out = np.tensordot(t, h, axes=([2, 3], [0, 1]))  # (x, y, a', b')
-    return np.ascontiguousarray(out.transpose(0, 2, 1, 3))
+    t = xp.tensordot(g, h, axes=([1], [0]))  # (x, y, b, i, a')
+    out = xp.tensordot(t, h, axes=([2, 3], [0, 1]))  # (x, y, a', b')
+    return _contig(xp.permute_dims(out, (0, 2, 1, 3)))
 
 
-def _block_gram(gl, gr):
+def _block_gram(xp, gl, gr):
     """``M[(a_k, a_e), (b_k, b_e)]`` from left and right Grams (``gl`` None: k = 0)."""
     if gl is None:
         # GR[a_e, a_0, b_e, b_0] with a_k = a_0
-        m = gr.transpose(1, 0, 3, 2)
+        m = xp.permute_dims(gr, (1, 0, 3, 2))
     else:
         # Σ_{x,y} GL[x, a, y, b] GR[c, x, d, y] -> [a, c, b, d]
-        m = np.tensordot(gl, gr, axes=([0, 2], [1, 3])).transpose(0, 2, 1, 3)
+        m = xp.permute_dims(xp.tensordot(gl, gr, axes=([0, 2], [1, 3])), (0, 2, 1, 3))
     s = m.shape
-    return m.reshape(s[0] * s[1], s[2] * s[3])
+    return xp.reshape(m, (s[0] * s[1], s[2] * s[3]))
+
+
+def _eye_gram(xp, like):
+    """``δ_ac δ_bd`` as ``[a, c, b, d]`` for the left bond of core ``like``."""
+    r0 = like.shape[0]
+    eye = xp.eye(r0, **_on(like))
+    return xp.reshape(eye, (r0, r0, 1, 1)) * xp.reshape(eye, (1, 1, r0, r0))
 
 
 class _Sweeper:
@@ -233,50 +338,56 @@ class _Sweeper:
 
     def __init__(self, ring):
         self.ring = ring
+        self.xp = ring.xp
 
     def _rhs(self, k, w, left, chains):
         """``b[a_k, (i_k…i_{k+w−1}), a_{k+w}]``: X contracted with every other core."""
+        xp = self.xp
         ring = self.ring
         n = ring.n
         ib = math.prod(ring.shape[k : k + w])
         if k == 0:
-            xm = ring.x.reshape(ib, -1)
+            xm = xp.reshape(ring.x, (ib, -1))
             if w == n:
                 raise AssertionError("a block cannot cover the whole ring")
             c = chains[w]  # (r0, r_w, J)
-            out = np.matmul(xm[None], c.transpose(0, 2, 1))  # (r0, Ib, r_w)
-            return out
+            return xp.matmul(xm[None, ...], xp.permute_dims(c, (0, 2, 1)))  # (r0, Ib, r_w)
         r0 = left.shape[0]
         rk = left.shape[1]
         if k + w == n:
             # left: (r0, r_k, Ib) -> b[a_k, Ib, a_0]
-            return np.ascontiguousarray(left.reshape(r0, rk, ib).transpose(1, 2, 0))
+            return _contig(xp.permute_dims(xp.reshape(left, (r0, rk, ib)), (1, 2, 0)))
         c = chains[k + w]
-        lv = left.reshape(r0, rk * ib, -1)
-        out = np.matmul(lv, c.transpose(0, 2, 1)).sum(axis=0)  # (r_k Ib, r_e)
-        return out.reshape(rk, ib, -1)
+        lv = xp.reshape(left, (r0, rk * ib, -1))
+        out = xp.sum(xp.matmul(lv, xp.permute_dims(c, (0, 2, 1))), axis=0)  # (r_k Ib, r_e)
+        return xp.reshape(out, (rk, ib, -1))
 
-    def _solve(self, b, gram):
-        """Least-squares block from rhs ``b (r_k, Ib, r_e)``; returns block, <X,X̂>, ‖X̂‖²."""
+    def _solve(self, b, gram, error=False):
+        """Least-squares block from rhs ``b (r_k, Ib, r_e)``.
+
+        Returns the block and, with ``error=True``, ``(<X,X̂>, ‖X̂‖²)`` for the error
+        estimate (two scalar reads; None otherwise).
+        """
+        xp = self.xp
         rk, ib, re = b.shape
-        bm = b.transpose(0, 2, 1).reshape(rk * re, ib)
+        bm = xp.reshape(xp.permute_dims(b, (0, 2, 1)), (rk * re, ib))
         y = _solve_spd(gram, bm)
-        inner = float(np.vdot(bm, y))
-        fit_sq = float(np.vdot(y, gram @ y))
-        block = np.ascontiguousarray(y.reshape(rk, re, ib).transpose(0, 2, 1))
-        return block, inner, fit_sq
+        block = _contig(xp.permute_dims(xp.reshape(y, (rk, re, ib)), (0, 2, 1)))
+        if not error:
+            return block, None
+        return block, (_vdot(xp, bm, y), _vdot(xp, y, gram @ y))
 
     def _advance(self, k, left, h):
         """``L_{k+1}`` from ``L_k`` (``None`` for k = 0) and the new core ``H_k``."""
+        xp = self.xp
         ring = self.ring
         rk, ik, rk1 = h.shape
         if k == 0:
-            xm = ring.x.reshape(ik, -1)
-            out = np.tensordot(h, xm, axes=([1], [0]))  # (r0, r1, J)
-            return out
+            xm = xp.reshape(ring.x, (ik, -1))
+            return xp.tensordot(h, xm, axes=([1], [0]))  # (r0, r1, J)
         r0 = left.shape[0]
-        lv = left.reshape(r0, rk * ik, -1)
-        return np.matmul(h.reshape(rk * ik, rk1).T[None], lv)  # (r0, r_{k+1}, J)
+        lv = xp.reshape(left, (r0, rk * ik, -1))
+        return xp.matmul(xp.reshape(h, (rk * ik, rk1)).T[None, ...], lv)  # (r0, r_{k+1}, J)
 
     def _rel(self, inner, fit_sq):
         ring = self.ring
@@ -285,26 +396,26 @@ class _Sweeper:
 
     def one_core_sweep(self):
         """One ALS sweep over all cores; returns the error estimate after it."""
+        xp = self.xp
         ring = self.ring
         n = ring.n
         chains = ring.right_chains()
         grams = ring.right_grams()
         left, gl = None, None
-        rel = float("nan")
         for k in range(n):
             b = self._rhs(k, 1, left, chains)
-            gram = _block_gram(gl, grams[k + 1])
-            h, inner, fit_sq = self._solve(b, gram)
+            gram = _block_gram(xp, gl, grams[k + 1])
+            h, scalars = self._solve(b, gram, error=k == n - 1)
             ring.cores[k] = h
             if k == n - 1:
-                rel = self._rel(inner, fit_sq)
-                break
+                return self._rel(*scalars)
             left = self._advance(k, left, h)
-            gl = _gram_step_left(_eye_gram(h.shape[0]) if gl is None else gl, h)
-        return rel
+            gl = _gram_step_left(xp, _eye_gram(xp, h) if gl is None else gl, h)
+        raise AssertionError("unreachable: the loop returns at its last core")
 
     def two_core_sweep(self, rng):
         """One DMRG-style sweep over all bonds, the ring bond included."""
+        xp = self.xp
         ring = self.ring
         n = ring.n
         chains = ring.right_chains()
@@ -312,44 +423,43 @@ class _Sweeper:
         left, gl = None, None
         for k in range(n - 1):
             b = self._rhs(k, 2, left, chains)
-            gram = _block_gram(gl, grams[k + 2])
-            block, _, _ = self._solve(b, gram)
+            gram = _block_gram(xp, gl, grams[k + 2])
+            block, _ = self._solve(b, gram)
             hk, hk1, _ = _split_in_metric(
-                block, b, gram, ring.shape[k], ring.cores[k].shape[2], rng
+                xp, block, b, gram, ring.shape[k], ring.cores[k].shape[2], rng
             )
             ring.cores[k], ring.cores[k + 1] = hk, hk1
             left = self._advance(k, left, hk)
-            gl = _gram_step_left(_eye_gram(hk.shape[0]) if gl is None else gl, hk)
+            gl = _gram_step_left(xp, _eye_gram(xp, hk) if gl is None else gl, hk)
         return self.ring_bond_step(rng)
 
     def ring_bond_step(self, rng):
         """Two-core update of the ring bond ``(N−1, 0)``; returns the error after it."""
+        xp = self.xp
         ring = self.ring
         # Rotate so the block is at the front.
         rot = [ring.cores[-1], *ring.cores[:-1]]
-        x_rot = np.ascontiguousarray(np.moveaxis(ring.x, -1, 0))
-        sub = _Sweeper(_RotatedView(x_rot, rot))
+        x_rot = _contig(xp.permute_dims(ring.x, (ring.n - 1, *range(ring.n - 1))))
+        sub = _Sweeper(_RotatedView(xp, x_rot, rot))
         chains = ring.right_chains(rot, lowest=2)
         grams = ring.right_grams(rot, lowest=2)
         b = sub._rhs(0, 2, None, chains)
-        gram = _block_gram(None, grams[2])
-        block, _, _ = sub._solve(b, gram)
-        hl, hr, rel = _split_in_metric(block, b, gram, ring.shape[-1], ring.cores[0].shape[0], rng)
+        gram = _block_gram(xp, None, grams[2])
+        block, _ = sub._solve(b, gram)
+        hl, hr, rel = _split_in_metric(
+            xp, block, b, gram, ring.shape[-1], ring.cores[0].shape[0], rng
+        )
         ring.cores[-1], ring.cores[0] = hl, hr
         return self._rel(*rel)
 
 
 class _RotatedView:
-    def __init__(self, x, cores):
+    def __init__(self, xp, x, cores):
+        self.xp = xp
         self.x = x
-        self.shape = x.shape
-        self.n = len(x.shape)
+        self.shape = tuple(x.shape)
+        self.n = len(self.shape)
         self.cores = cores
-
-
-def _eye_gram(r0):
-    eye = np.eye(r0)
-    return np.einsum("ac,bd->acbd", eye, eye)
 
 
 def _settled(errors, tol):
@@ -372,7 +482,7 @@ def _settled(errors, tol):
     return abs(d2) * factor < tol
 
 
-def _split_in_metric(block, b, gram, i_left, rank, rng):
+def _split_in_metric(xp, block, b, gram, i_left, rank, rng):
     """Rank-``rank`` split of a merged block, the right piece re-solved in the data metric.
 
     ``block`` is the least-squares solution ``W`` of ``M w = b``. The SVD split of
@@ -389,25 +499,27 @@ def _split_in_metric(block, b, gram, i_left, rank, rng):
     ra, iab, rc = block.shape
     ib = iab // i_left
     # Left piece: the dominant column space of W as a (r_a·I_a) × (I_b·r_c) matrix.
-    a = _leading_basis(block.reshape(ra * i_left, ib * rc), rank, rng).reshape(ra, i_left, rank)
-    m4 = gram.reshape(ra, rc, ra, rc)
-    b4 = b.reshape(ra, i_left, ib, rc)
+    a = _leading_basis(xp, xp.reshape(block, (ra * i_left, ib * rc)), rank, rng)
+    a = xp.reshape(a, (ra, i_left, rank))
+    m4 = xp.reshape(gram, (ra, rc, ra, rc))
+    b4 = xp.reshape(b, (ra, i_left, ib, rc))
     # Gram_B[(q,c),(q',c')] = Σ A[a,i,q] A[a',i,q'] M[a,c,a',c']
-    aa = np.tensordot(a, a, axes=([1], [1]))  # (a, q, a', q')
-    gb = np.tensordot(aa, m4, axes=([0, 2], [0, 2])).transpose(0, 2, 1, 3)  # (q, c, q', c')
-    gb = gb.reshape(rank * rc, rank * rc)
-    rhs = np.tensordot(a, b4, axes=([0, 1], [0, 1])).transpose(0, 2, 1)  # (q, c, j)
-    yb = _solve_spd(gb, rhs.reshape(rank * rc, ib))
-    right = np.ascontiguousarray(yb.reshape(rank, rc, ib).transpose(0, 2, 1))
-    kept = (a.reshape(-1, rank) @ right.reshape(rank, -1)).reshape(ra, iab, rc)
-    y = kept.transpose(0, 2, 1).reshape(ra * rc, iab)
-    bm = b.transpose(0, 2, 1).reshape(ra * rc, iab)
-    return a, right, (float(np.vdot(bm, y)), float(np.vdot(y, gram @ y)))
+    aa = xp.tensordot(a, a, axes=([1], [1]))  # (a, q, a', q')
+    gb = xp.tensordot(aa, m4, axes=([0, 2], [0, 2]))  # (q, q', c, c')
+    gb = xp.reshape(xp.permute_dims(gb, (0, 2, 1, 3)), (rank * rc, rank * rc))
+    rhs = xp.tensordot(a, b4, axes=([0, 1], [0, 1]))  # (q, j, c)
+    rhs = xp.reshape(xp.permute_dims(rhs, (0, 2, 1)), (rank * rc, ib))
+    yb = _solve_spd(gb, rhs)
+    right = _contig(xp.permute_dims(xp.reshape(yb, (rank, rc, ib)), (0, 2, 1)))
+    kept = xp.reshape(xp.reshape(a, (-1, rank)) @ xp.reshape(right, (rank, -1)), (ra, iab, rc))
+    y = xp.reshape(xp.permute_dims(kept, (0, 2, 1)), (ra * rc, iab))
+    bm = xp.reshape(xp.permute_dims(b, (0, 2, 1)), (ra * rc, iab))
+    return a, right, (_vdot(xp, bm, y), _vdot(xp, y, gram @ y))
 
 
 def _exact_error(ring):
     diff = ring_to_tensor(ring.cores) - ring.x
-    return math.sqrt(float(np.vdot(diff, diff)) / ring.norm_sq)
+    return math.sqrt(_vdot(ring.xp, diff, diff) / ring.norm_sq)
 
 
 def fit_ring(
@@ -427,11 +539,12 @@ def fit_ring(
 
     Parameters
     ----------
-    tensor : numpy.ndarray, float64
-        The data, order ``N >= 2``; not modified.
-    cores : list of numpy.ndarray
-        Starting cores ``H_k`` of shape ``(r_k, I_k, r_{k+1})``, ``r_N = r_0``; not
-        modified (copies are updated).
+    tensor : array (numpy, torch, ...), real floating
+        The data, order ``N >= 2``; not modified. The fit runs in its library, on
+        its device and in its dtype.
+    cores : list of arrays
+        Starting cores ``H_k`` of shape ``(r_k, I_k, r_{k+1})``, ``r_N = r_0``, in the
+        tensor's library, device and dtype; not modified (copies are updated).
     n_iter_max : int
         Maximum number of sweeps, warm-up sweeps included.
     tol : float
@@ -454,7 +567,8 @@ def fit_ring(
 
     Returns
     -------
-    cores : list of numpy.ndarray
+    cores : list of arrays
+        In the tensor's library, device and dtype.
     info : FitInfo
         ``errors[0]`` is the error of the start, then one entry per sweep.
     """
@@ -529,37 +643,42 @@ def fit_tensor_ring(
 
     Parameters
     ----------
-    tensor : numpy.ndarray, float64, order N >= 2
-        Not modified.
+    tensor : array (numpy, torch, ...), real floating, order N >= 2
+        Not modified. The fit runs in its library, on its device and in its dtype.
     ranks : sequence of int, length N + 1, ``ranks[0] == ranks[N]``
     method : {"als", "svd"}
         ``"svd"`` returns the TR-SVD start (``init`` must be ``"svd"``).
-    init : {"svd", "random"} or list of numpy.ndarray
-        Start of the first fit; later restarts start from random cores.
+    init : {"svd", "random"} or list of arrays
+        Start of the first fit; later restarts start from random cores. Given cores
+        are copied to the tensor's library, device and dtype.
     n_iter_max, tol, n_warmup, callback, wrap, verbose, name
         As `fit_ring`.
     n_restarts : int
         Number of fits; the one with the smallest final error is returned.
     rng : numpy.random.Generator
-        Every random draw (random starts, padding noise).
+        Every random draw (random starts, padding noise); the draws are the same
+        on every backend.
 
     Returns
     -------
-    cores : list of numpy.ndarray
+    cores : list of arrays
+        In the tensor's library, device and dtype.
     info : FitInfo
         Of the best fit. The result is never worse than that fit's start (the
         warm-up is not monotone): if it were, the start is returned and its error
         appended to ``info.errors``.
     """
-    norm = float(np.linalg.norm(tensor))
+    xp = array_api_compat.array_namespace(tensor)
+    tensor = _contig(tensor)
+    norm = math.sqrt(_vdot(xp, tensor, tensor))
     best = None
     for restart in range(n_restarts):
         if restart == 0 and not isinstance(init, str):
-            start = [np.array(c, dtype=np.float64) for c in init]
+            start = like_tensor(init, tensor)
         elif restart == 0 and init == "svd":
             start = tr_svd(tensor, ranks, rng)
         else:
-            start = random_ring(tensor.shape, ranks, rng, scale=norm)
+            start = random_ring(tensor.shape, ranks, rng, scale=norm, like=tensor)
         if method == "svd":
             err = _exact_error(_Ring(tensor, start))
             info = FitInfo(method="svd", converged=True, stop_reason="closed_form", errors=[err])

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+import array_api_compat
 
-from .._namespace import to_numpy
 from .._random import check_random_state
 from .._validation import check_side
 from ..formats.str import STRTensor
 from ._common import (
+    cast_cores,
     check_bond_list,
     check_fit_args,
     check_uniform_t,
+    frobenius_norm,
     grow_until_eps,
+    like_tensor,
     prepare_tensor,
-    to_backend,
     unfolding_caps,
     warn_unconverged,
 )
@@ -38,13 +39,14 @@ def _embed_first_core(h1, t, side):
     blocks on the right side), the one of least Frobenius norm puts ``H_1/t`` on each
     of the ``t`` diagonal positions and zeros elsewhere.
     """
+    xp = array_api_compat.array_namespace(h1)
     r0, i1, r1 = h1.shape
-    g = np.zeros((t, r0, i1, t, r1), dtype=h1.dtype)
-    for a in range(t):
-        g[a, :, :, a, :] = h1 / t
+    eye = xp.eye(t, dtype=h1.dtype, device=array_api_compat.device(h1))
     if side == "left":  # rows r·t + a, columns s·t + b
-        g = g.transpose(1, 0, 2, 4, 3)
-    return g.reshape(r0 * t, i1, r1 * t)
+        g = xp.reshape(h1 / t, (r0, 1, i1, r1, 1)) * xp.reshape(eye, (1, t, 1, 1, t))
+    else:  # rows a·r_0 + r, columns b·r_1 + s
+        g = xp.reshape(h1 / t, (1, r0, i1, 1, r1)) * xp.reshape(eye, (t, 1, 1, t, 1))
+    return xp.reshape(g, (r0 * t, i1, r1 * t))
 
 
 def _str_shapes(shape, bonds, t):
@@ -124,6 +126,10 @@ def str_decompose(
     ``R/t``. The STR's first core then stores ``t²`` times more numbers than
     needed; `STRTensor.compact` returns the smaller exact ring.
 
+    **Backend and dtype.** As for `~semitensor.decomposition.stt.stt_decompose`:
+    the fit runs in the input's library and on its device, in float64, and the
+    cores are cast to the input's floating dtype.
+
     **Embedding.** The ring's first core ``H_1`` is embedded as the minimum-norm
     first core with that partial trace: ``H_1/t`` on each of the ``t`` diagonal
     positions (``G_1[r·t+a, i, s·t+b] = δ_ab H_1[r, i, s]/t`` on the left side), so
@@ -146,7 +152,7 @@ def str_decompose(
     side = check_side(side)
     n_iter_max, n_restarts = check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback)
     bonds = check_bond_list(ranks, n, t, eps, f"N = {n} bond sizes R_0..R_{n - 1}")
-    shape = x.shape
+    shape = tuple(x.shape)
     if isinstance(init, STRTensor):
         if bonds is None:
             raise ValueError("init=STRTensor fixes the ranks; give ranks instead of eps")
@@ -160,7 +166,7 @@ def str_decompose(
                 f"init must match the fit: shape {shape}, ranks {bonds}, t={t}, "
                 f"side={side!r}; got {init!r}"
             )
-        init = [np.asarray(to_numpy(g), dtype=np.float64) for g in init.compact().cores]
+        init = like_tensor(init.compact().cores, x)
     elif not (isinstance(init, str) and init in ("svd", "random")):
         raise ValueError(f"init must be 'svd', 'random' or an STRTensor; got {init!r}")
     if method == "svd" and not (isinstance(init, str) and init == "svd"):
@@ -172,7 +178,7 @@ def str_decompose(
 
     def to_out(ring):
         cores = [_embed_first_core(ring[0], t, side), *ring[1:]]
-        return STRTensor(to_backend(xp, cores, out_dtype, device), t, side)
+        return STRTensor(cast_cores(xp, cores, out_dtype), t, side)
 
     def fit(bonds):
         ring_ranks = [r // t for r in bonds] + [bonds[0] // t]
@@ -191,13 +197,10 @@ def str_decompose(
             name="str_decompose",
         )
 
-    if float(np.linalg.norm(x)) == 0.0:
+    if frobenius_norm(xp, x) == 0.0:
         bonds = bonds or [t] * n
-        result = STRTensor(
-            to_backend(xp, [np.zeros(s) for s in _str_shapes(shape, bonds, t)], out_dtype, device),
-            t,
-            side,
-        )
+        shapes = _str_shapes(shape, bonds, t)
+        result = STRTensor([xp.zeros(s, dtype=out_dtype, device=device) for s in shapes], t, side)
         result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
         return result
     if bonds is not None:
