@@ -103,11 +103,18 @@ INNER_SIZES = [(6, 6), (12, 3), (3, 12), (6, 4), (4, 6), (5, 7), (96, 64), (2, 1
 
 
 @pytest.mark.parametrize("side", SIDES)
-@pytest.mark.parametrize("n,p", INNER_SIZES + [(10, 9), (33, 4)])
-def test_every_divisibility_case(n, p, side):
+@pytest.mark.parametrize("n,p", INNER_SIZES + [(10, 9), (33, 4), (36, 40)])
+def test_every_divisibility_case(n, p, side, backend):
     rng = np.random.default_rng(n * 100 + p)
     A, B = rng.standard_normal((3, n)), rng.standard_normal((p, 2))
-    assert_close(stp(A, B, side=side), kron_stp(A, B, side))
+    assert_close(
+        stp(to_backend(A, backend), to_backend(B, backend), side=side), kron_stp(A, B, side)
+    )
+    # stacked, which changes the kernel route in the general case
+    As, Bs = rng.standard_normal((4, 3, n)), rng.standard_normal((4, p, 2))
+    got = to_np(stp(to_backend(As, backend), to_backend(Bs, backend), side=side))
+    for k in range(4):
+        assert_close(got[k], kron_stp(As[k], Bs[k], side))
 
 
 @pytest.mark.parametrize("side", SIDES)

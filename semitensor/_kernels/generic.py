@@ -45,9 +45,12 @@ _LEFT_BATCHED_MIN_WORK = 4096
 # Likewise for the right STP with n | p: a stack of a GEMMs m×n×q beats one GEMM on a
 # transposed copy of B once both m and q are this large.
 _RIGHT_BATCHED_MIN_MQ = 48
-# General left case: with n (A's columns) at most this, lifting B and doing one GEMM
-# (2·n flops per output entry, written by BLAS) beats placing the a+b−1 blocks.
-_LIFT_B_MAX_N = 8
+# General left case: cost, in flops, of placing one output entry block by block (a
+# strided copy), against which lifting B (2·n flops per output entry, written by the
+# GEMM itself) is weighed; stacks also pay per-matrix GEMM overhead for every block.
+# Measured with benchmarks/bench_stp.py on numpy and torch (docs/benchmarks.md).
+_PLACE_COST = 24
+_PLACE_COST_STACKED = 96
 # Up to this many output positions (a·b), place blocks by strided slice copies;
 # beyond it, one gather (a single kernel launch on GPUs).
 _PLACE_BY_SLICES_MAX = 64
@@ -120,7 +123,9 @@ def stp_left(xp, A, B):
     batch = _bshape(A, B)
     if a == 1:  # p | n
         A4 = xp.reshape(A, _batch(A) + (m, p, b))
-        if q * p * b >= _LEFT_BATCHED_MIN_WORK:
+        # torch expands the broadcast Bᵀ into a full batch for its batched GEMM, which
+        # costs more than the copies (256×512·128×256: 6.2 ms against 0.9 ms).
+        if isinstance(A, np.ndarray) and q * p * b >= _LEFT_BATCHED_MIN_WORK:
             out = xp.matrix_transpose(B)[..., None, :, :] @ A4  # (..., m, q, b)
         else:
             At = xp.reshape(
@@ -132,7 +137,7 @@ def stp_left(xp, A, B):
     if b == 1:  # n | p
         Bw = xp.reshape(B, _batch(B) + (n, a * q))
         return xp.reshape(A @ Bw, batch + (m * a, q))
-    if n <= _LIFT_B_MAX_N and _batch(B) == ():
+    if _lift_b_is_cheaper(g, a, b, stacked=bool(batch)):
         return _left_lift_b(xp, A, B, g, a, b)
     kidx, lidx, d_of_ab = left_blocks_plan(a, b)
     dev = _device(A)
@@ -168,19 +173,25 @@ def stp_left(xp, A, B):
     return xp.reshape(out, batch + (m * a, q * b))
 
 
+def _lift_b_is_cheaper(g, a, b, stacked):
+    """Per output row and column: lift ``2·g·a·b²`` flops against blocks + placement."""
+    place = _PLACE_COST_STACKED if stacked else _PLACE_COST
+    return 2 * g * a * b * b < 2 * g * (a + b - 1) + place * a * b
+
+
 def _left_lift_b(xp, A, B, g, a, b):
     """``A ⋉ (B ⊗ I_b)``, an ``n | t`` product: one GEMM that writes the output in place.
 
-    Forms the sparse lift of ``B`` (``t×qb``, ``t·q·b`` entries): worth it only when
-    ``n`` is small, where the ``2·n`` flops per output entry cost less than placing
-    ``a+b−1`` blocks entry by entry (see docs/benchmarks.md).
+    Forms the sparse lift of ``B`` (``t×qb``, ``t·q·b`` entries per matrix): worth it
+    only when ``n`` is small, where the ``2·n`` flops per output entry cost less than
+    placing ``a+b−1`` blocks entry by entry (see docs/benchmarks.md).
     """
     m, n = A.shape[-2:]
     p, q = B.shape[-2:]
-    lifted = xp.zeros((p, b, q, b), dtype=B.dtype, device=_device(B))
+    lifted = xp.zeros(_batch(B) + (p, b, q, b), dtype=B.dtype, device=_device(B))
     for beta in range(b):
-        lifted[:, beta, :, beta] = B
-    wide = xp.reshape(lifted, (n, a * q * b))  # rows k·a+α of the t-row lift
+        lifted[..., :, beta, :, beta] = B
+    wide = xp.reshape(lifted, _batch(B) + (n, a * q * b))  # rows k·a+α of the t-row lift
     return xp.reshape(A @ wide, _bshape(A, B) + (m * a, q * b))
 
 
