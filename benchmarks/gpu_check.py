@@ -2,8 +2,9 @@
 
 On a machine with CUDA this script
 
-1. runs ``pytest tests/test_backend_parity.py tests/test_nn.py -q`` (both files put
-   every case on ``"cuda"`` as well as ``"cpu"`` when CUDA is available), and
+1. runs ``pytest tests/test_backend_parity.py tests/test_nn.py tests/test_ring_als.py``
+   (these files put every case on ``"cuda"`` as well as ``"cpu"`` when CUDA is
+   available), and
 2. times the STP kernels, the semi-tensor mode product, each decomposition and an
    STP layer's training step with torch on the CPU and on the GPU, in float32 and
    float64, and prints one table (median wall time; GPU times include
@@ -52,6 +53,7 @@ def run_tests():
         "pytest",
         "tests/test_backend_parity.py",
         "tests/test_nn.py",
+        "tests/test_ring_als.py",
         "-q",
         "-p",
         "no:cacheprovider",
