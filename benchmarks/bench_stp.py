@@ -60,6 +60,8 @@ def naive(xp, A, B, side):
 
     def lift(X, k):
         eye = xp.eye(k, dtype=X.dtype)
+        if xp is not np:
+            eye = eye.to(X.device)
         r, c = X.shape[-2:]
         if side == "left":  # X ⊗ I_k
             big = X[..., :, None, :, None] * eye[:, None, :]

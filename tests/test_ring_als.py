@@ -85,7 +85,11 @@ class HostCopies:
 # -- the engine: numpy and torch give the same fit ------------------------------------
 
 
-CASES = [((6, 5, 4, 5), [2, 3, 4, 2, 2]), ((4, 5, 4, 3, 4), [2, 3, 3, 2, 2, 2])]
+# r_0·r_1 <= I_1 in both cases: a larger first block is padded with noise, and the
+# noise's interplay with the (then rank-deficient) later unfoldings makes the SVD start
+# depend on the eigensolver's choice of basis for null spaces, which differs between
+# BLAS libraries (seen on CUDA and on MKL against OpenBLAS).
+CASES = [((6, 5, 4, 5), [2, 3, 4, 2, 2]), ((4, 5, 4, 3, 4), [2, 2, 3, 2, 2, 2])]
 
 
 @pytest.mark.parametrize("init", ["svd", "random"])
