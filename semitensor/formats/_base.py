@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 import numbers
 
-from .._namespace import namespace_of
+import numpy as np
+
+from .._namespace import as_arrays, namespace_of, to_numpy
 from .._validation import check_side
 
 __all__ = ["STPFormat", "reconstruct", "normalize_t"]
@@ -155,6 +157,60 @@ class STPFormat:
             f"side={self._side!r}, n_params={self.n_params}, "
             f"compression_ratio={self.compression_ratio:.3g})"
         )
+
+
+class _CoreChain(STPFormat):
+    """What the chain formats (STT, STR) share: a tuple of 3-d cores and entry access.
+
+    Subclasses set ``self.cores`` and implement ``entries(indices)`` on the validated
+    ``(M, N)`` int64 numpy indices that `_checked_indices` returns.
+    """
+
+    @property
+    def n_params(self):
+        """Number of stored parameters (the sizes of the cores, SPEC §4)."""
+        return sum(math.prod(g.shape) for g in self.cores)
+
+    def __len__(self):
+        return len(self.cores)
+
+    def _checked_indices(self, indices):
+        """Validated ``(M, N)`` int64 numpy indices, negatives wrapped."""
+        shape = self._shape
+        n = len(shape)
+        ixp, (idx,) = as_arrays(indices, names=["indices"])
+        if not ixp.isdtype(idx.dtype, "integral"):
+            raise TypeError(f"indices must be integers; got dtype {idx.dtype}")
+        if idx.ndim != 2 or idx.shape[1] != n:
+            raise ValueError(
+                f"indices must have shape (M, {n}) (one index tuple per row); "
+                f"got {tuple(idx.shape)}"
+            )
+        idx = to_numpy(idx).astype(np.int64)
+        for k, size in enumerate(shape):
+            bad = (idx[:, k] < -size) | (idx[:, k] >= size)
+            if bad.any():
+                row = int(bad.nonzero()[0][0])
+                raise ValueError(
+                    f"indices[{row}] = {tuple(int(v) for v in idx[row])} is out of range for "
+                    f"shape {shape} (index {k} must be in [{-size}, {size - 1}])"
+                )
+        return idx % np.asarray(shape, dtype=np.int64)
+
+    def __getitem__(self, index):
+        n = len(self.cores)
+        name = type(self).__name__
+        if not isinstance(index, tuple) or len(index) != n:
+            raise IndexError(
+                f"an {name} of order {n} is indexed by {n} integers, "
+                f"e.g. x[{', '.join('0' * n)}]; got {index!r}"
+            )
+        if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in index):
+            raise IndexError(
+                f"{name} indices must be integers (slices are not supported; use "
+                f"to_tensor()); got {index!r}"
+            )
+        return self.entries(np.asarray([index], dtype=np.int64))[0]
 
 
 def reconstruct(decomposition):

@@ -16,12 +16,11 @@ the smaller, equivalent ring.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from .._namespace import as_arrays, to_numpy
-from ._base import STPFormat, normalize_t
+from .._namespace import as_arrays
+from ._base import _CoreChain, normalize_t
 from .stt import _step_left, _step_right
 
 __all__ = ["STRTensor", "str_to_tensor"]
@@ -57,7 +56,7 @@ def _check_cores(cores, ts):
     return tuple(s[1] for s in shapes), tuple(ranks)
 
 
-class STRTensor(STPFormat):
+class STRTensor(_CoreChain):
     """Semi-tensor ring decomposition (SPEC §4).
 
     ``X[i_1,…,i_N] = tr(G_1(i_1) ⋉ G_2(i_2) ⋉ … ⋉ G_N(i_N))`` with the left STP, or
@@ -123,14 +122,6 @@ class STRTensor(STPFormat):
         self._xp = xp
         self.cores = tuple(arrays)
         super().__init__(shape, ranks, ts, side)
-
-    @property
-    def n_params(self):
-        """Number of stored parameters (the sizes of the cores, SPEC §4)."""
-        return sum(math.prod(g.shape) for g in self.cores)
-
-    def __len__(self):
-        return len(self.cores)
 
     def _split(self):
         """Bond ``m`` (1 <= m < N) at which the two partial products are smallest."""
@@ -302,7 +293,7 @@ class STRTensor(STPFormat):
         True
         """
         xp = self._xp
-        idx = _checked_indices(indices, self._shape)
+        idx = self._checked_indices(indices)
         dev = _device(self.cores[0])
         cols = [xp.asarray(idx[:, k], device=dev) for k in range(idx.shape[1])]
         m, r0 = idx.shape[0], self._ranks[0]
@@ -321,48 +312,12 @@ class STRTensor(STPFormat):
                 p = xp.reshape(pv @ gs[:, None, :, :], (m, r0, t * q))
         return xp.sum(xp.linalg.diagonal(p), axis=-1)
 
-    def __getitem__(self, index):
-        n = len(self.cores)
-        if (
-            not isinstance(index, tuple)
-            or len(index) != n
-            or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in index)
-        ):
-            raise IndexError(
-                f"an STRTensor of order {n} is indexed by {n} integers, e.g. "
-                f"x[{', '.join('0' * n)}] (slices are not supported; use to_tensor()); "
-                f"got {index!r}"
-            )
-        return self.entries(np.asarray([index], dtype=np.int64))[0]
-
 
 def _transfer(xp, g):
     """Transfer matrix ``E[(a, a'), (b, b')] = Σ_i G(i)[a, b] G(i)[a', b']``."""
     r, _, q = g.shape
     e = xp.permute_dims(xp.tensordot(g, g, axes=([1], [1])), (0, 2, 1, 3))
     return xp.reshape(e, (r * r, q * q))
-
-
-def _checked_indices(indices, shape):
-    """Validated ``(M, N)`` int64 numpy indices, negatives wrapped."""
-    n = len(shape)
-    ixp, (idx,) = as_arrays(indices, names=["indices"])
-    if not ixp.isdtype(idx.dtype, "integral"):
-        raise TypeError(f"indices must be integers; got dtype {idx.dtype}")
-    if idx.ndim != 2 or idx.shape[1] != n:
-        raise ValueError(
-            f"indices must have shape (M, {n}) (one index tuple per row); got {tuple(idx.shape)}"
-        )
-    idx = to_numpy(idx).astype(np.int64)
-    for k, size in enumerate(shape):
-        bad = (idx[:, k] < -size) | (idx[:, k] >= size)
-        if bad.any():
-            row = int(bad.nonzero()[0][0])
-            raise ValueError(
-                f"indices[{row}] = {tuple(int(v) for v in idx[row])} is out of range for "
-                f"shape {shape} (index {k} must be in [{-size}, {size - 1}])"
-            )
-    return idx % np.asarray(shape)
 
 
 def _device(x):

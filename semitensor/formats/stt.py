@@ -20,8 +20,8 @@ import os
 
 import numpy as np
 
-from .._namespace import as_arrays, to_numpy
-from ._base import STPFormat, normalize_t
+from .._namespace import as_arrays
+from ._base import _CoreChain, normalize_t
 
 __all__ = ["STTTensor", "stt_to_tensor"]
 
@@ -122,7 +122,7 @@ def _step_right(xp, g, c, t, side):
     return xp.reshape(out, (t * r, size * j))
 
 
-class STTTensor(STPFormat):
+class STTTensor(_CoreChain):
     """Semi-tensor train decomposition (SPEC §4).
 
     ``X[i_1,…,i_N] = G_1(i_1) ⋉ G_2(i_2) ⋉ … ⋉ G_N(i_N)`` with the left STP, or ``⋊``
@@ -193,14 +193,6 @@ class STTTensor(STPFormat):
         self._xp = xp
         self.cores = tuple(arrays)
         super().__init__(shape, bonds, ts, side)
-
-    @property
-    def n_params(self):
-        """Number of stored parameters (the sizes of the cores, SPEC §4)."""
-        return sum(math.prod(g.shape) for g in self.cores)
-
-    def __len__(self):
-        return len(self.cores)
 
     def _split(self):
         """Bond at which to meet when contracting from both ends (smallest pieces)."""
@@ -313,18 +305,6 @@ class STTTensor(STPFormat):
         sq = xp.sum(gn * (phi @ gn))
         return xp.sqrt(xp.abs(sq))  # |.|: rounding can make a tiny square negative
 
-    def _check_indices(self, indices):
-        n = len(self.cores)
-        ixp, (idx,) = as_arrays(indices, names=["indices"])
-        if not ixp.isdtype(idx.dtype, "integral"):
-            raise TypeError(f"indices must be integers; got dtype {idx.dtype}")
-        if idx.ndim != 2 or idx.shape[1] != n:
-            raise ValueError(
-                f"indices must have shape (M, {n}) (one index tuple per row); "
-                f"got {tuple(idx.shape)}"
-            )
-        return idx
-
     def entries(self, indices):
         """Evaluate the tensor at many index tuples without forming it.
 
@@ -366,18 +346,7 @@ class STTTensor(STPFormat):
         True
         """
         xp = self._xp
-        idx_np = to_numpy(self._check_indices(indices)).astype("int64")
-        sizes = self._shape
-        for k, size in enumerate(sizes):
-            col = idx_np[:, k]
-            bad = (col < -size) | (col >= size)
-            if bad.any():
-                row = int(bad.nonzero()[0][0])
-                raise ValueError(
-                    f"indices[{row}] = {tuple(int(v) for v in idx_np[row])} is out of range "
-                    f"for shape {sizes} (index {k} must be in [{-size}, {size - 1}])"
-                )
-        idx_np = idx_np % sizes
+        idx_np = self._checked_indices(indices)
         if _use_numba(self.cores, self._t, idx_np.shape[0]):
             from .._kernels.numba_entries import stt_entries
 
@@ -385,7 +354,7 @@ class STTTensor(STPFormat):
         dev_ref = self.cores[0]
         idx = [
             xp.asarray(idx_np[:, k], device=getattr(dev_ref, "device", None))
-            for k in range(len(sizes))
+            for k in range(idx_np.shape[1])
         ]
         m = idx_np.shape[0]
         p = xp.take(self.cores[0][0, ...], idx[0], axis=0)  # (M, R_1)
@@ -405,21 +374,6 @@ class STTTensor(STPFormat):
                 p = xp.reshape(pv @ gs, (m, t * q))
         gn = xp.take(self.cores[-1][..., 0], idx[-1], axis=1)  # (R, M)
         return xp.sum(p * xp.matrix_transpose(gn), axis=1)
-
-    def __getitem__(self, index):
-        n = len(self.cores)
-        if not isinstance(index, tuple) or len(index) != n:
-            raise IndexError(
-                f"an STTTensor of order {n} is indexed by {n} integers, "
-                f"e.g. x[{', '.join('0' * n)}]; got {index!r}"
-            )
-        for v in index:
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-                raise IndexError(
-                    f"STTTensor indices must be integers (slices are not supported; use "
-                    f"to_tensor()); got {index!r}"
-                )
-        return self.entries(np.asarray([index], dtype=np.int64))[0]
 
 
 def stt_to_tensor(cores, t, side="left"):
