@@ -31,6 +31,11 @@ def kron_stp(A, B, side="left"):
     return np.kron(np.eye(t // n, dtype=A.dtype), A) @ np.kron(np.eye(t // p, dtype=B.dtype), B)
 
 
+def stp_on(backend, *arrays, side="left"):
+    """The STP computed on ``backend``, returned as numpy."""
+    return to_np(stp(*(to_backend(a, backend) for a in arrays), side=side))
+
+
 def rand(rng, shape, dtype="float64"):
     if dtype == "bool":
         return rng.random(shape) < 0.5
@@ -171,18 +176,23 @@ def test_associativity_and_chain(s, seed, side, backend):
 
 
 @SETTINGS
-@given(m=dims, n=dims, p=dims, q=dims, seed=seeds, side=st.sampled_from(SIDES))
-def test_bilinearity(m, n, p, q, seed, side):
+@given(
+    m=dims,
+    n=dims,
+    p=dims,
+    q=dims,
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    backend=st.sampled_from(BACKENDS),
+)
+def test_bilinearity(m, n, p, q, seed, side, backend):
     rng = np.random.default_rng(seed)
     A1, A2 = rng.standard_normal((2, m, n))
     B1, B2 = rng.standard_normal((2, p, q))
     x, y = rng.standard_normal(2)
-    assert_close(
-        stp(x * A1 + y * A2, B1, side=side), x * stp(A1, B1, side=side) + y * stp(A2, B1, side=side)
-    )
-    assert_close(
-        stp(A1, x * B1 + y * B2, side=side), x * stp(A1, B1, side=side) + y * stp(A1, B2, side=side)
-    )
+    S = lambda *arrays: stp_on(backend, *arrays, side=side)  # noqa: E731
+    assert_close(S(x * A1 + y * A2, B1), x * S(A1, B1) + y * S(A2, B1))
+    assert_close(S(A1, x * B1 + y * B2), x * S(A1, B1) + y * S(A1, B2))
 
 
 @SETTINGS
@@ -203,13 +213,19 @@ def test_transpose(m, n, p, q, seed, side, backend):
 
 
 @SETTINGS
-@given(n=st.integers(1, 6), p=st.integers(1, 6), seed=seeds, side=st.sampled_from(SIDES))
-def test_inverse_and_determinant(n, p, seed, side):
+@given(
+    n=st.integers(1, 6),
+    p=st.integers(1, 6),
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    backend=st.sampled_from(BACKENDS),
+)
+def test_inverse_and_determinant(n, p, seed, side, backend):
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, n)) + n * np.eye(n)
     B = rng.standard_normal((p, p)) + p * np.eye(p)
-    P = stp(A, B, side=side)
-    assert_close(np.linalg.inv(P), stp(np.linalg.inv(B), np.linalg.inv(A), side=side))
+    P = stp_on(backend, A, B, side=side)
+    assert_close(np.linalg.inv(P), stp_on(backend, np.linalg.inv(B), np.linalg.inv(A), side=side))
     t = math.lcm(n, p)
     want = np.linalg.det(A) ** (t // n) * np.linalg.det(B) ** (t // p)
     assert np.linalg.det(P) == pytest.approx(want, rel=1e-8)
@@ -226,37 +242,47 @@ def test_columns_left_is_kron_right_is_swapped_kron(k1, k2, seed, backend):
 
 
 @SETTINGS
-@given(m=dims, n=dims, p=dims, q=dims, seed=seeds)
-def test_kronecker_through_left_stp(m, n, p, q, seed):
+@given(m=dims, n=dims, p=dims, q=dims, seed=seeds, backend=st.sampled_from(BACKENDS))
+def test_kronecker_through_left_stp(m, n, p, q, seed, backend):
     rng = np.random.default_rng(seed)
     A, B = rng.standard_normal((m, n)), rng.standard_normal((p, q))
-    assert_close(stp(A, np.kron(np.eye(n), B)), np.kron(A, B))
+    assert_close(stp_on(backend, A, np.kron(np.eye(n), B)), np.kron(A, B))
 
 
 @SETTINGS
-@given(k=dims, m=dims, n=dims, seed=seeds)
-def test_pseudo_commutativity(k, m, n, seed):
+@given(k=dims, m=dims, n=dims, seed=seeds, backend=st.sampled_from(BACKENDS))
+def test_pseudo_commutativity(k, m, n, seed, backend):
     rng = np.random.default_rng(seed)
     z, A = rng.standard_normal(k), rng.standard_normal((m, n))
-    assert_close(stp(z, A), to_np(stp(np.kron(np.eye(k), A), z)))
-    assert_close(rstp(z, A), to_np(rstp(np.kron(A, np.eye(k)), z)))
+    left = stp_on(backend, np.kron(np.eye(k), A), z)
+    right = stp_on(backend, np.kron(A, np.eye(k)), z, side="right")
+    assert_close(stp_on(backend, z, A), left)
+    assert_close(stp_on(backend, z, A, side="right"), right)
 
 
 @SETTINGS
-@given(m=dims, n=dims, k=dims, seed=seeds, side=st.sampled_from(SIDES))
-def test_identity_is_neutral_exactly_when_k_divides_n(m, n, k, seed, side):
+@given(
+    m=dims,
+    n=dims,
+    k=dims,
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    backend=st.sampled_from(BACKENDS),
+)
+def test_identity_is_neutral_exactly_when_k_divides_n(m, n, k, seed, side, backend):
     A = np.random.default_rng(seed).standard_normal((m, n))
-    P = to_np(stp(A, np.eye(k), side=side))
+    P = stp_on(backend, A, np.eye(k), side=side)
     same = P.shape == A.shape and np.allclose(P, A, rtol=0, atol=1e-12)
     assert same == (n % k == 0)
 
 
 @SETTINGS
-@given(n=dims, p=dims, seed=seeds, side=st.sampled_from(SIDES))
-def test_trace_is_cyclic(n, p, seed, side):
+@given(n=dims, p=dims, seed=seeds, side=st.sampled_from(SIDES), backend=st.sampled_from(BACKENDS))
+def test_trace_is_cyclic(n, p, seed, side, backend):
     rng = np.random.default_rng(seed)
     A, B = rng.standard_normal((n, n)), rng.standard_normal((p, p))
-    assert np.trace(stp(A, B, side=side)) == pytest.approx(np.trace(stp(B, A, side=side)), abs=1e-9)
+    tr_ab = np.trace(stp_on(backend, A, B, side=side))
+    assert tr_ab == pytest.approx(np.trace(stp_on(backend, B, A, side=side)), abs=1e-9)
 
 
 # --- dtypes, backends, autograd ------------------------------------------------
