@@ -440,3 +440,25 @@ def test_import_pulls_in_neither_torch_nor_numba():
     code = "import sys, semitensor; print(sorted({'torch', 'numba'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@SETTINGS
+@given(
+    m=dims, n=dims, p=dims, q=dims, seed=seeds, side=st.sampled_from(SIDES), batched=st.booleans()
+)
+def test_accelerator_routes_match_definition(m, n, p, q, seed, side, batched):
+    # The lift routes taken on GPUs (fewer kernel launches), forced here on the CPU.
+    from semitensor._kernels import generic
+
+    rng = np.random.default_rng(seed)
+    lead = (2,) if batched else ()
+    A, B = rng.standard_normal(lead + (m, n)), rng.standard_normal(lead + (p, q))
+    original = generic._few_launches
+    generic._few_launches = lambda x: True
+    try:
+        got = to_np(stp(torch.tensor(A), torch.tensor(B), side=side))
+    finally:
+        generic._few_launches = original
+    want = [kron_stp(a, b, side) for a, b in zip(A.reshape(-1, m, n), B.reshape(-1, p, q))]
+    assert_close(got.reshape(-1, *got.shape[-2:]), np.stack(want))

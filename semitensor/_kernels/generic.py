@@ -137,7 +137,7 @@ def stp_left(xp, A, B):
     if b == 1:  # n | p
         Bw = xp.reshape(B, _batch(B) + (n, a * q))
         return xp.reshape(A @ Bw, batch + (m * a, q))
-    if _lift_b_is_cheaper(g, a, b, stacked=bool(batch)):
+    if _few_launches(A) or _lift_b_is_cheaper(g, a, b, stacked=bool(batch)):
         return _left_lift_b(xp, A, B, g, a, b)
     kidx, lidx, d_of_ab = left_blocks_plan(a, b)
     dev = _device(A)
@@ -218,6 +218,8 @@ def stp_right(xp, A, B):
             C = xp.reshape(A @ Bw, batch + (m, a, q))
             out = xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1)))
         return xp.reshape(out, batch + (a * m, q))
+    if _few_launches(A):
+        return _right_lift_a(xp, A, B, a, b)
     dtype = xp.result_type(A, B)
     out = xp.zeros(batch + (a, m, b, q), dtype=dtype, device=_device(A))
     numpy_out = isinstance(out, np.ndarray)
@@ -229,6 +231,28 @@ def stp_right(xp, A, B):
         else:
             out[..., alpha, :, beta, :] = x @ y
     return xp.reshape(out, batch + (a * m, b * q))
+
+
+def _right_lift_a(xp, A, B, a, b):
+    """``(I_a ⊗ A) ⋊ B``, a ``p | t`` product: one GEMM on a view writes the output.
+
+    Forms the block-diagonal lift of ``A`` (``a·m × t``, ``a²·m·n`` entries) and does
+    ``a×`` the minimal flops, in ``a + 2`` kernel launches instead of ``2(a+b−1)+1``:
+    the route for accelerators, where launches dominate these products (see
+    benchmarks/results/gpu_h100.md).
+    """
+    m, n = A.shape[-2:]
+    p, q = B.shape[-2:]
+    lifted = xp.zeros(_batch(A) + (a, m, a, n), dtype=A.dtype, device=_device(A))
+    for alpha in range(a):
+        lifted[..., alpha, :, alpha, :] = A
+    wide = xp.reshape(lifted, _batch(A) + (a * m * b, p))  # (I_a ⊗ A) viewed for p | t
+    return xp.reshape(wide @ B, _bshape(A, B) + (a * m, b * q))
+
+
+def _few_launches(x):
+    """True for arrays on an accelerator, where kernel launches cost more than flops."""
+    return not isinstance(x, np.ndarray) and getattr(_device(x), "type", "cpu") != "cpu"
 
 
 def _perm(ndim, last3):
