@@ -239,7 +239,7 @@ def _right_lift_a(xp, A, B, a, b):
     Forms the block-diagonal lift of ``A`` (``a·m × t``, ``a²·m·n`` entries) and does
     ``a×`` the minimal flops, in ``a + 2`` kernel launches instead of ``2(a+b−1)+1``:
     the route for accelerators, where launches dominate these products (see
-    benchmarks/results/gpu_h100.md).
+    benchmarks/results/gpu.md).
     """
     m, n = A.shape[-2:]
     p, q = B.shape[-2:]
