@@ -33,11 +33,16 @@ def check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback):
     """Validate the keywords common to the ring fits; return ``(n_iter_max, n_restarts)``."""
     if method not in ("als", "svd"):
         raise ValueError(f"method must be 'als' or 'svd'; got {method!r}")
-    if eps is not None and (not isinstance(eps, numbers.Real) or not 0 < eps < 1):
-        raise ValueError(f"eps must be a number in (0, 1); got {eps!r}")
+    if eps is not None:
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+            raise TypeError(f"eps must be a number in (0, 1) or None; got {type(eps).__name__}")
+        if not 0 < eps < 1:
+            raise ValueError(f"eps must be a number in (0, 1); got {eps!r}")
     n_iter_max = check_positive_int(n_iter_max, "n_iter_max")
     n_restarts = check_positive_int(n_restarts, "n_restarts")
-    if not isinstance(tol, numbers.Real) or tol < 0:
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"tol must be a non-negative number; got {type(tol).__name__}")
+    if tol < 0:
         raise ValueError(f"tol must be a non-negative number; got {tol!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None; got {type(callback).__name__}")
@@ -105,6 +110,11 @@ def prepare_tensor(tensor):
     xp, (x_in,) = as_arrays(tensor, names=["tensor"])
     if x_in.ndim < 2:
         raise ValueError(f"tensor must have order at least 2; got a {x_in.ndim}-d array")
+    if xp.isdtype(x_in.dtype, "complex floating"):
+        raise TypeError(
+            f"tensor must be real; got dtype {x_in.dtype} (fit the real and imaginary "
+            "parts separately, or use a real embedding)"
+        )
     check_finite(xp, x_in, "tensor")
     if is_torch(x_in):
         x_in = x_in.detach()

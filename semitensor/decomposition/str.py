@@ -59,7 +59,7 @@ def _str_shapes(shape, bonds, t):
 
 def str_decompose(
     tensor,
-    ranks,
+    ranks=None,
     t=2,
     *,
     side="left",

@@ -99,7 +99,10 @@ def _fit_fixed(
 ):
     """Fit at fixed bonds; returns ``(stt cores as numpy, FitInfo)``."""
     if x.ndim == 2:
-        return _fit_matrix(x, bonds[0], method)
+        cores, info = _fit_matrix(x, bonds[0], method)
+        if callback is not None and callback(0, wrap(cores), info.rel_error):
+            info.stop_reason = "callback"
+        return cores, info
     if isinstance(init, STTTensor):
         init = _stt_to_ring(like_tensor(init.cores, x), t, side)
     ring, info = fit_tensor_ring(
@@ -145,7 +148,7 @@ def _fit_matrix(x, r, method):
 
 def stt_decompose(
     tensor,
-    ranks,
+    ranks=None,
     t=2,
     *,
     side="left",
@@ -248,6 +251,10 @@ def stt_decompose(
     rounding); the result is never worse than its start (if the two-core warm-up
     ends above the start's error, ALS continues from the start instead); the
     history, the number of sweeps and the stop reason are recorded in ``info``.
+    The two-core warm-up sweeps themselves can raise the error (their SVD split is
+    not made in the data's metric): ``info.errors`` and the callback see those
+    sweeps too, so a callback that stops during the first ``DEFAULT_WARMUP`` sweeps
+    may get a worse state than the start.
     Stopping: with ``d`` the last decrease and ``ρ`` the ratio of the last two
     decreases, the fit stops when ``d·min(1/(1−ρ), 10) < tol`` (the predicted
     remaining decrease under linear convergence; plain ``d < tol`` stopped
@@ -295,6 +302,8 @@ def stt_decompose(
     bonds = check_bond_list(ranks, n - 1, t_fit, eps, f"N-1 = {n - 1} bond sizes")
     shape = tuple(x.shape)
     if isinstance(init, STTTensor):
+        if bonds is None:
+            raise ValueError("init=STTTensor fixes the ranks; give ranks instead of eps")
         expect_t = (t,) * (n - 2)
         if (
             init.shape != shape

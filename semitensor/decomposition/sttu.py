@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._namespace import as_arrays, to_numpy
+from .._namespace import as_arrays, is_torch, to_numpy
 from .._random import check_random_state
 from .._validation import check_finite, check_positive_int, check_side
 from ..exceptions import ConvergenceWarning
@@ -198,7 +198,7 @@ def _check_ranks(ranks, eps, shape, t):
 
 def sttu_decompose(
     tensor,
-    ranks,
+    ranks=None,
     t=2,
     *,
     side="left",
@@ -338,6 +338,11 @@ def sttu_decompose(
     if not xp.isdtype(x.dtype, "real floating"):
         x = xp.astype(x, xp.float64)
     check_finite(xp, x, "tensor")
+    if is_torch(x):  # the fit is not differentiated: keep no autograd graph alive
+        x = x.detach()
+    out_dtype = x.dtype
+    if xp.finfo(x.dtype).bits < 32:  # eigh has no half-precision kernels
+        x = xp.astype(x, xp.float32)
     shape = tuple(x.shape)
     t = normalize_t(t, len(shape))
     for n, (size, tn) in enumerate(zip(shape, t)):
@@ -377,6 +382,9 @@ def sttu_decompose(
         info.stop_reason = "callback"
     else:
         core = _hooi(prob, factors, info, n_iter_max, tol, callback, level)
+    if out_dtype != x.dtype:
+        core = xp.astype(core, out_dtype)
+        factors = [xp.astype(u, out_dtype) for u in factors]
     result = STTuTensor(core, factors, t, side)
     result.info = info
     return result

@@ -67,6 +67,16 @@ def normalize_t(t, n, what="mode"):
     return tuple(out)
 
 
+def conj(xp, x):
+    """Complex conjugate (a no-op on real arrays): norms of complex formats use it."""
+    return xp.conj(x) if xp.isdtype(x.dtype, "complex floating") else x
+
+
+def real(xp, x):
+    """Real part (a no-op on real arrays)."""
+    return xp.real(x) if xp.isdtype(x.dtype, "complex floating") else x
+
+
 class STPFormat:
     """Base class of the STP decomposition formats.
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from .._namespace import as_arrays
-from ._base import _CoreChain, normalize_t
+from ._base import _CoreChain, conj, normalize_t, real
 from .stt import _step_left, _step_right
 
 __all__ = ["STRTensor", "str_to_tensor"]
@@ -249,12 +249,12 @@ class STRTensor(_CoreChain):
         xp = self._xp
         if len(set(self._t)) > 1:
             full = self.to_tensor()
-            return xp.sqrt(xp.sum(full * full))
+            return xp.sqrt(real(xp, xp.sum(conj(xp, full) * full)))
         cores = self.compact().cores
         t_mat = _transfer(xp, cores[0])
         for g in cores[1:]:
             t_mat = t_mat @ _transfer(xp, g)
-        sq = xp.sum(xp.linalg.diagonal(t_mat))
+        sq = real(xp, xp.sum(xp.linalg.diagonal(t_mat)))
         return xp.sqrt(xp.abs(sq))  # |.|: rounding can make a tiny square negative
 
     def entries(self, indices):
@@ -314,9 +314,9 @@ class STRTensor(_CoreChain):
 
 
 def _transfer(xp, g):
-    """Transfer matrix ``E[(a, a'), (b, b')] = Σ_i G(i)[a, b] G(i)[a', b']``."""
+    """Transfer matrix ``E[(a, a'), (b, b')] = Σ_i G(i)[a, b] conj(G(i)[a', b'])``."""
     r, _, q = g.shape
-    e = xp.permute_dims(xp.tensordot(g, g, axes=([1], [1])), (0, 2, 1, 3))
+    e = xp.permute_dims(xp.tensordot(g, conj(xp, g), axes=([1], [1])), (0, 2, 1, 3))
     return xp.reshape(e, (r * r, q * q))
 
 

@@ -21,7 +21,7 @@ import os
 import numpy as np
 
 from .._namespace import as_arrays
-from ._base import _CoreChain, normalize_t
+from ._base import _CoreChain, conj, normalize_t, real
 
 __all__ = ["STTTensor", "stt_to_tensor"]
 
@@ -286,7 +286,7 @@ class STTTensor(_CoreChain):
         """
         xp = self._xp
         g1 = self.cores[0][0, ...]
-        phi = xp.matrix_transpose(g1) @ g1
+        phi = xp.matrix_transpose(conj(xp, g1)) @ g1  # first index conjugated
         for k in range(1, len(self.cores) - 1):
             g = self.cores[k]
             r, _, q = g.shape
@@ -294,15 +294,15 @@ class STTTensor(_CoreChain):
             if self._side == "left":
                 ph = xp.reshape(phi, (r, t, r, t))
                 tmp = xp.tensordot(ph, g, axes=([2], [0]))  # (r, a, b, i, q')
-                out = xp.tensordot(g, tmp, axes=([0, 1], [0, 3]))  # (q, a, b, q')
+                out = xp.tensordot(conj(xp, g), tmp, axes=([0, 1], [0, 3]))  # (q, a, b, q')
                 phi = xp.reshape(xp.permute_dims(out, (0, 1, 3, 2)), (q * t, q * t))
             else:
                 ph = xp.reshape(phi, (t, r, t, r))
                 tmp = xp.tensordot(ph, g, axes=([3], [0]))  # (a, r, b, i, q')
-                out = xp.tensordot(g, tmp, axes=([0, 1], [1, 3]))  # (q, a, b, q')
+                out = xp.tensordot(conj(xp, g), tmp, axes=([0, 1], [1, 3]))  # (q, a, b, q')
                 phi = xp.reshape(xp.permute_dims(out, (1, 0, 2, 3)), (t * q, t * q))
         gn = self.cores[-1][..., 0]
-        sq = xp.sum(gn * (phi @ gn))
+        sq = real(xp, xp.sum(conj(xp, gn) * (phi @ gn)))
         return xp.sqrt(xp.abs(sq))  # |.|: rounding can make a tiny square negative
 
     def entries(self, indices):

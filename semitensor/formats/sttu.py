@@ -12,7 +12,7 @@ import math
 
 from .._namespace import as_arrays, device_of
 from ..tenalg import stp_mode_dot
-from ._base import STPFormat, normalize_t
+from ._base import STPFormat, conj, normalize_t, real
 
 __all__ = ["STTuTensor", "sttu_to_tensor", "cheapest_mode_order"]
 
@@ -256,8 +256,8 @@ class STTuTensor(STPFormat):
         xp = self._xp
         out = self._core
         for n, u in enumerate(self._factors):
-            out = stp_mode_dot(out, xp.matrix_transpose(u) @ u, n, side=self.side)
-        sq = xp.sum(out * self._core)
+            out = stp_mode_dot(out, xp.matrix_transpose(conj(xp, u)) @ u, n, side=self.side)
+        sq = real(xp, xp.sum(conj(xp, self._core) * out))
         return xp.sqrt(xp.clip(sq, min=0.0))
 
 
