@@ -252,9 +252,8 @@ def _fit_to_dict(info):
     for key in ("method", "n_iter", "converged", "stop_reason", "errors"):
         value = getattr(info, key, None)
         out[key] = [float(e) for e in value] if key == "errors" else value
-    for key in ("ranks_requested", "ranks_used"):
-        value = getattr(info, key, None)
-        out[key] = None if value is None else [int(v) for v in value]
+    value = getattr(info, "ranks_used", None)
+    out["ranks_used"] = None if value is None else [int(v) for v in value]
     return out
 
 
@@ -264,17 +263,14 @@ def _fit_from_dict(fit):
     from .decomposition._report import FitInfo
 
     errors = [float(e) if e is not None else math.nan for e in fit.get("errors") or []]
-    ranks = {
-        k: tuple(fit[k]) if isinstance(fit.get(k), list) else None
-        for k in ("ranks_requested", "ranks_used")
-    }
+    ranks_used = fit.get("ranks_used")
     return FitInfo(
         method=fit["method"],
         n_iter=int(fit.get("n_iter") or 0),
         converged=bool(fit.get("converged")),
         stop_reason=str(fit.get("stop_reason") or ""),
         errors=errors,
-        **ranks,
+        ranks_used=tuple(ranks_used) if isinstance(ranks_used, list) else None,
     )
 
 

@@ -25,8 +25,8 @@ class FitInfo:
         returned True), ``"closed_form"``.
     errors : list of float
         Relative error ``‖X − X̂‖/‖X‖`` after the initialisation and after each sweep.
-    ranks_requested, ranks_used : tuple or None
-        Set when the ranks used differ from those requested (e.g. capped).
+    ranks_used : tuple or None
+        The ranks chosen when ``eps`` picked them (``None`` when they were given).
     """
 
     method: str
@@ -34,7 +34,6 @@ class FitInfo:
     converged: bool = False
     stop_reason: str = ""
     errors: list = field(default_factory=list)
-    ranks_requested: tuple | None = None
     ranks_used: tuple | None = None
 
     @property
