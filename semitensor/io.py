@@ -260,7 +260,7 @@ def _fit_to_dict(info):
 def _fit_from_dict(fit):
     if not isinstance(fit, dict) or not isinstance(fit.get("method"), str):
         return None
-    from .decomposition._report import FitInfo
+    from .decomposition.fitinfo import FitInfo
 
     errors = [float(e) if e is not None else math.nan for e in fit.get("errors") or []]
     ranks_used = fit.get("ranks_used")

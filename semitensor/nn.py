@@ -55,8 +55,8 @@ import torch
 from torch import nn
 
 from ._validation import check_side
-from .formats.sttu import STTuTensor, cheapest_mode_order
-from .tenalg import stp_mode_dot
+from .formats.sttu import STTuTensor
+from .tenalg import cheapest_mode_order, stp_mode_dot
 
 __all__ = [
     "STTLinear",

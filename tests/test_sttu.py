@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from semitensor.decomposition.sttu import sttu_decompose
 from semitensor.exceptions import ConvergenceWarning
 from semitensor.formats._base import reconstruct
-from semitensor.formats.sttu import STTuTensor, cheapest_mode_order, sttu_to_tensor
-from semitensor.tenalg import unfold
+from semitensor.formats.sttu import STTuTensor, sttu_to_tensor
+from semitensor.tenalg import cheapest_mode_order, unfold
 from tests.conftest import to_backend, to_np
 
 # --- oracles -----------------------------------------------------------------------

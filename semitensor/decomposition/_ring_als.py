@@ -55,7 +55,7 @@ import numpy as np
 import scipy.linalg
 
 from ._common import like_tensor
-from ._report import FitInfo
+from .fitinfo import FitInfo
 
 __all__ = [
     "tr_svd",

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 
-import array_api_compat
-
 from .._random import check_random_state
 from .._validation import check_side
+from ..formats._chain import embed_first_core, str_core_shapes, str_ring_ranks
 from ..formats.str import STRTensor
 from ._common import (
     cast_cores,
@@ -26,35 +25,10 @@ from ._common import (
     unfolding_caps,
     warn_unconverged,
 )
-from ._report import FitInfo
 from ._ring_als import fit_tensor_ring
+from .fitinfo import FitInfo
 
 __all__ = ["str_decompose"]
-
-
-def _embed_first_core(h1, t, side):
-    """Minimum-norm STR first core whose partial trace is ``h1`` (SPEC §4).
-
-    Among all ``G_1`` with ``Σ_a G_1[a::t, :, a::t] = H_1`` (left side; diagonal
-    blocks on the right side), the one of least Frobenius norm puts ``H_1/t`` on each
-    of the ``t`` diagonal positions and zeros elsewhere.
-    """
-    xp = array_api_compat.array_namespace(h1)
-    r0, i1, r1 = h1.shape
-    eye = xp.eye(t, dtype=h1.dtype, device=array_api_compat.device(h1))
-    if side == "left":  # rows r·t + a, columns s·t + b
-        g = xp.reshape(h1 / t, (r0, 1, i1, r1, 1)) * xp.reshape(eye, (1, t, 1, 1, t))
-    else:  # rows a·r_0 + r, columns b·r_1 + s
-        g = xp.reshape(h1 / t, (1, r0, i1, 1, r1)) * xp.reshape(eye, (t, 1, 1, t, 1))
-    return xp.reshape(g, (r0 * t, i1, r1 * t))
-
-
-def _str_shapes(shape, bonds, t):
-    n = len(shape)
-    ring = [*bonds, bonds[0]]
-    out = [(bonds[0], shape[0], bonds[1])]
-    out += [(ring[k] // t, shape[k], ring[k + 1] // t) for k in range(1, n)]
-    return out
 
 
 def str_decompose(
@@ -100,7 +74,7 @@ def str_decompose(
     -------
     STRTensor
         Same library, device and floating dtype as ``tensor`` (float64 for integer
-        input), with ``info`` (a `~semitensor.decomposition._report.FitInfo`).
+        input), with ``info`` (a `~semitensor.decomposition.fitinfo.FitInfo`).
 
     Raises
     ------
@@ -177,14 +151,13 @@ def str_decompose(
     rng = check_random_state(random_state)
 
     def to_out(ring):
-        cores = [_embed_first_core(ring[0], t, side), *ring[1:]]
+        cores = [embed_first_core(ring[0], t, side), *ring[1:]]
         return STRTensor(cast_cores(xp, cores, out_dtype), t, side)
 
     def fit(bonds):
-        ring_ranks = [r // t for r in bonds] + [bonds[0] // t]
         return fit_tensor_ring(
             x,
-            ring_ranks,
+            str_ring_ranks(bonds, t),
             method=method,
             init=init,
             n_iter_max=n_iter_max,
@@ -199,7 +172,7 @@ def str_decompose(
 
     if frobenius_norm(xp, x) == 0.0:
         bonds = bonds or [t] * n
-        shapes = _str_shapes(shape, bonds, t)
+        shapes = str_core_shapes(shape, bonds, t)
         result = STRTensor([xp.zeros(s, dtype=out_dtype, device=device) for s in shapes], t, side)
         result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
         return result
@@ -211,7 +184,7 @@ def str_decompose(
             [t] * n,
             unfolding_caps(shape, t, ring=True),
             t,
-            lambda b: sum(math.prod(s) for s in _str_shapes(shape, b, t)),
+            lambda b: sum(math.prod(s) for s in str_core_shapes(shape, b, t)),
             math.prod(shape),
             eps,
             "str_decompose",

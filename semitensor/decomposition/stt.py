@@ -14,6 +14,7 @@ import array_api_compat
 from .._namespace import device_of
 from .._random import check_random_state
 from .._validation import check_side
+from ..formats._chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
 from ._common import (
     cast_cores,
@@ -27,46 +28,10 @@ from ._common import (
     unfolding_caps,
     warn_unconverged,
 )
-from ._report import FitInfo
 from ._ring_als import fit_tensor_ring
+from .fitinfo import FitInfo
 
 __all__ = ["stt_decompose"]
-
-
-def _ring_ranks(bonds, t):
-    return [t] + [r // t for r in bonds] + [t]
-
-
-def _ring_to_stt_cores(ring, t, side):
-    """SPEC §4 map from the ring ``(t, R_1/t, …, t)`` back to STT cores (ring's library)."""
-    xp = array_api_compat.array_namespace(*ring)
-    h1, hn = ring[0], ring[-1]
-    _, i1, r1 = h1.shape
-    rn, i_n, _ = hn.shape
-    if side == "left":  # G_1[0, i, r·t + a] = H_1[a, i, r]
-        g1 = xp.permute_dims(h1, (1, 2, 0))
-        gn = xp.permute_dims(hn, (0, 2, 1))
-    else:  # G_1[0, i, a·R/t + r] = H_1[a, i, r]
-        g1 = xp.permute_dims(h1, (1, 0, 2))
-        gn = xp.permute_dims(hn, (2, 0, 1))
-    g1 = xp.reshape(g1, (1, i1, r1 * t))
-    gn = xp.reshape(gn, (rn * t, i_n, 1))
-    return [g1, *ring[1:-1], gn]
-
-
-def _stt_to_ring(cores, t, side):
-    """The inverse map of `_ring_to_stt_cores` (cores' library)."""
-    xp = array_api_compat.array_namespace(*cores)
-    g1, gn = cores[0][0, ...], cores[-1][..., 0]
-    i1, r1 = g1.shape
-    rn, i_n = gn.shape
-    if side == "left":
-        h1 = xp.permute_dims(xp.reshape(g1, (i1, r1 // t, t)), (2, 0, 1))
-        hn = xp.permute_dims(xp.reshape(gn, (rn // t, t, i_n)), (0, 2, 1))
-    else:
-        h1 = xp.permute_dims(xp.reshape(g1, (i1, t, r1 // t)), (1, 0, 2))
-        hn = xp.permute_dims(xp.reshape(gn, (t, rn // t, i_n)), (1, 2, 0))
-    return [h1, *cores[1:-1], hn]
 
 
 def _eps_ranks(x, eps, t):
@@ -104,10 +69,10 @@ def _fit_fixed(
             info.stop_reason = "callback"
         return cores, info
     if isinstance(init, STTTensor):
-        init = _stt_to_ring(like_tensor(init.cores, x), t, side)
+        init = stt_to_ring(like_tensor(init.cores, x), t, side)
     ring, info = fit_tensor_ring(
         x,
-        _ring_ranks(bonds, t),
+        stt_ring_ranks(bonds, t),
         method=method,
         init=init,
         n_iter_max=n_iter_max,
@@ -119,7 +84,7 @@ def _fit_fixed(
         verbose=verbose,
         name="stt_decompose",
     )
-    return _ring_to_stt_cores(ring, t, side), info
+    return ring_to_stt(ring, t, side), info
 
 
 def _fit_matrix(x, r, method):
@@ -205,7 +170,7 @@ def stt_decompose(
     -------
     STTTensor
         Same library, device and floating dtype as ``tensor`` (float64 for integer
-        input). ``result.info`` is a `~semitensor.decomposition._report.FitInfo`:
+        input). ``result.info`` is a `~semitensor.decomposition.fitinfo.FitInfo`:
         iterations, stop reason, relative error after the start and after each
         sweep, and the ranks used when ``eps`` chose them.
 
@@ -327,11 +292,11 @@ def stt_decompose(
         return STTTensor(cast_cores(xp, cores, out_dtype), t, side)
 
     def wrap(ring):
-        return to_out(_ring_to_stt_cores(ring, t_fit, side))
+        return to_out(ring_to_stt(ring, t_fit, side))
 
     if frobenius_norm(xp, x) == 0.0:
         bonds = bonds or [t_fit] * (n - 1)
-        shapes = _stt_shapes(shape, bonds, t_fit)
+        shapes = stt_core_shapes(shape, bonds, t_fit)
         result = STTTensor([xp.zeros(s, dtype=out_dtype, device=device) for s in shapes], t, side)
         result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
         return result
@@ -346,15 +311,6 @@ def stt_decompose(
     return result
 
 
-def _stt_shapes(shape, bonds, t):
-    n = len(shape)
-    out = [(1, shape[0], bonds[0])]
-    for k in range(1, n - 1):
-        out.append((bonds[k - 1] // t, shape[k], bonds[k] // t))
-    out.append((bonds[-1], shape[-1], 1))
-    return out
-
-
 def _fit_eps(x, eps, t, side, args):
     """Grow the bonds (multiples of t) from the eps-TT-SVD ranks until error <= eps."""
     shape = tuple(x.shape)
@@ -363,7 +319,7 @@ def _fit_eps(x, eps, t, side, args):
         _eps_ranks(x, eps, t),
         unfolding_caps(shape, t),
         t,
-        lambda bonds: sum(math.prod(s) for s in _stt_shapes(shape, bonds, t)),
+        lambda bonds: sum(math.prod(s) for s in stt_core_shapes(shape, bonds, t)),
         math.prod(shape),
         eps,
         "stt_decompose",

@@ -26,7 +26,7 @@ from ..exceptions import ConvergenceWarning
 from ..formats._base import normalize_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
-from ._report import FitInfo
+from .fitinfo import FitInfo
 
 __all__ = ["sttu_decompose"]
 
@@ -253,7 +253,7 @@ def sttu_decompose(
     -------
     STTuTensor
         With orthonormal factors and ``info`` (a
-        `~semitensor.decomposition._report.FitInfo`): method, ``n_iter``,
+        `~semitensor.decomposition.fitinfo.FitInfo`): method, ``n_iter``,
         ``converged``, ``stop_reason`` (``"closed_form"``, ``"tol"``, ``"exact"``,
         ``"n_iter_max"`` or ``"callback"``) and ``errors`` (relative error after the
         start and after each sweep). With ``eps``, ``info.ranks_used`` holds the

@@ -16,11 +16,19 @@ import numpy as np
 from .._namespace import as_arrays, namespace_of, to_numpy
 from .._validation import check_side
 
-__all__ = ["STPFormat", "reconstruct", "normalize_t"]
+__all__ = [
+    "STPFormat",
+    "reconstruct",
+    "normalize_t",
+    "format_class",
+    "format_of",
+    "registered_formats",
+]
 
-# Every concrete format registers itself here (see STPFormat.__init_subclass__), so
-# that `reconstruct` can name the supported formats in its error message.
-_FORMATS = []
+# Every concrete format registers itself here by its ``format_name`` (see
+# STPFormat.__init_subclass__): `save`/`load`, the command and the error messages
+# read this table, so a new format is a new subclass and nothing else.
+_FORMATS = {}
 
 
 def normalize_t(t, n, what="mode"):
@@ -98,13 +106,29 @@ class STPFormat:
     ----------
     info : FitInfo or None
         Set by the fitting routines: what the fit did (see
-        `semitensor.decomposition._report.FitInfo`); ``None`` for hand-built formats.
+        `semitensor.decomposition.fitinfo.FitInfo`); ``None`` for hand-built formats.
     """
+
+    #: Short name used in files and on the command line (``"stt"``); set by each format.
+    format_name = None
+    #: Display name (``"STT"``).
+    title = None
+    #: The classical decomposition the format generalises: ``"tucker"``, ``"tt"`` or ``"tr"``.
+    twin = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
-            _FORMATS.append(cls)
+        if cls.format_name is not None and "format_name" in cls.__dict__:
+            _FORMATS[cls.format_name] = cls
+
+    def named_arrays(self):
+        """The arrays that determine the format, by name, in order (what `save` writes)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_named_arrays(cls, arrays, t, side):
+        """Rebuild a format from `named_arrays` (what `load` reads); validates as ``__init__``."""
+        raise NotImplementedError
 
     def __init__(self, shape, ranks, t, side):
         self._shape = tuple(int(s) for s in shape)
@@ -184,6 +208,16 @@ class _CoreChain(STPFormat):
     def __len__(self):
         return len(self.cores)
 
+    def named_arrays(self):
+        """``{"core_0": G_1, "core_1": G_2, …}`` (what `~semitensor.save` writes)."""
+        return {f"core_{k}": g for k, g in enumerate(self.cores)}
+
+    @classmethod
+    def from_named_arrays(cls, arrays, t, side):
+        """Rebuild from `named_arrays` (validated as ``__init__``)."""
+        n = sum(1 for k in arrays if k.startswith("core_"))
+        return cls([arrays[f"core_{k}"] for k in range(n)], list(t), side)
+
     def _checked_indices(self, indices):
         """Validated ``(M, N)`` int64 numpy indices, negatives wrapped."""
         shape = self._shape
@@ -255,8 +289,47 @@ def reconstruct(decomposition):
     """
     if isinstance(decomposition, STPFormat):
         return decomposition.to_tensor()
-    names = ", ".join(cls.__name__ for cls in _FORMATS)
     raise TypeError(
-        f"reconstruct expects a decomposition of this library ({names}); "
+        f"reconstruct expects a decomposition of this library ({_class_names()}); "
         f"got {type(decomposition).__name__}"
+    )
+
+
+def _class_names():
+    return ", ".join(cls.__name__ for cls in _FORMATS.values())
+
+
+def registered_formats():
+    """The format classes of the library, by ``format_name``, in registration order."""
+    return dict(_FORMATS)
+
+
+def format_class(name):
+    """The format class whose ``format_name`` is ``name``.
+
+    Raises
+    ------
+    ValueError
+        If no format has that name; the message lists the known names.
+
+    Examples
+    --------
+    >>> import semitensor
+    >>> format_class("stt").__name__
+    'STTTensor'
+    """
+    try:
+        return _FORMATS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(repr(k) for k in _FORMATS)
+        raise ValueError(f"unknown decomposition format {name!r}; known formats: {known}") from None
+
+
+def format_of(obj):
+    """The registered class that ``obj`` is an instance of; TypeError otherwise."""
+    for cls in _FORMATS.values():
+        if isinstance(obj, cls):
+            return cls
+    raise TypeError(
+        f"expected a decomposition of this library ({_class_names()}); got {type(obj).__name__}"
     )

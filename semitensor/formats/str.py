@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 
-from .._namespace import as_arrays
+from .._namespace import as_arrays, device_of
 from ._base import _CoreChain, conj, normalize_t, real
-from .stt import _step_left, _step_right
+from ._chain import partial_trace, step_left, step_right
 
 __all__ = ["STRTensor", "str_to_tensor"]
 
@@ -110,6 +110,10 @@ class STRTensor(_CoreChain):
     True
     """
 
+    format_name = "str"
+    title = "STR"
+    twin = "tr"
+
     def __init__(self, cores, t, side="left"):
         if not isinstance(cores, (list, tuple)):
             raise TypeError(f"cores must be a list or tuple of arrays; got {type(cores).__name__}")
@@ -148,11 +152,11 @@ class STRTensor(_CoreChain):
         g1 = self.cores[0]
         p = xp.reshape(g1, (r0 * g1.shape[1], g1.shape[2]))  # rows (r0, i_1)
         for k in range(1, m):
-            p = _step_left(xp, p, self.cores[k], self._t[k - 1], self._side)
+            p = step_left(xp, p, self.cores[k], self._t[k - 1], self._side)
         # Q_N = G_N ⋉ I_{R_0} = G_N ⊗ I_t, built by the same step from an identity.
-        q = xp.eye(r0, dtype=g1.dtype, device=_device(g1))
+        q = xp.eye(r0, dtype=g1.dtype, device=device_of(g1))
         for k in range(n - 1, m - 1, -1):
-            q = _step_right(xp, self.cores[k], q, self._t[k - 1], self._side)
+            q = step_right(xp, self.cores[k], q, self._t[k - 1], self._side)
         rm = self._ranks[m]
         size_l, size_r = math.prod(self._shape[:m]), math.prod(self._shape[m:])
         pl = xp.permute_dims(xp.reshape(p, (r0, size_l, rm)), (1, 2, 0))
@@ -167,17 +171,7 @@ class STRTensor(_CoreChain):
 
     def _first_core_trace(self):
         """Partial trace ``H_1`` of the first core (SPEC §4), shape ``(R_0/t, I_1, R_1/t)``."""
-        xp = self._xp
-        t = self._uniform_t("the partial trace")
-        g1 = self.cores[0]
-        r0, i1, r1 = g1.shape
-        if self._side == "left":  # rows r·t + a, columns s·t + a
-            g = xp.reshape(g1, (r0 // t, t, i1, r1 // t, t))
-            h = sum(g[:, a, :, :, a] for a in range(t))
-        else:  # rows a·R_0/t + r, columns a·R_1/t + s
-            g = xp.reshape(g1, (t, r0 // t, i1, t, r1 // t))
-            h = sum(g[a, :, :, a, :] for a in range(t))
-        return h
+        return partial_trace(self.cores[0], self._uniform_t("the partial trace"), self._side)
 
     def compact(self):
         """The equivalent tensor ring of ranks ``R/t``, as an `STRTensor` with ``t = 1``.
@@ -294,7 +288,7 @@ class STRTensor(_CoreChain):
         """
         xp = self._xp
         idx = self._checked_indices(indices)
-        dev = _device(self.cores[0])
+        dev = device_of(self.cores[0])
         cols = [xp.asarray(idx[:, k], device=dev) for k in range(idx.shape[1])]
         m, r0 = idx.shape[0], self._ranks[0]
         p = xp.permute_dims(xp.take(self.cores[0], cols[0], axis=1), (1, 0, 2))  # (M, R0, R1)
@@ -318,12 +312,6 @@ def _transfer(xp, g):
     r, _, q = g.shape
     e = xp.permute_dims(xp.tensordot(g, conj(xp, g), axes=([1], [1])), (0, 2, 1, 3))
     return xp.reshape(e, (r * r, q * q))
-
-
-def _device(x):
-    import array_api_compat
-
-    return array_api_compat.device(x)
 
 
 def str_to_tensor(cores, t, side="left"):

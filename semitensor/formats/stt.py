@@ -22,6 +22,7 @@ import numpy as np
 
 from .._namespace import as_arrays
 from ._base import _CoreChain, conj, normalize_t, real
+from ._chain import step_left, step_right, stt_to_ring
 
 __all__ = ["STTTensor", "stt_to_tensor"]
 
@@ -89,39 +90,6 @@ def _check_cores(cores, ts):
     return tuple(s[1] for s in shapes), _bonds(shapes, ts)
 
 
-def _step_left(xp, p, g, t, side):
-    """``P ⋉ G(i)`` for all ``i`` at once: ``P`` is ``(M, R)``, result ``(M·I, R')``."""
-    m = p.shape[0]
-    r, size, q = g.shape
-    gm = xp.reshape(g, (r, size * q))
-    if side == "left":
-        # P[m, r·t + a] -> (M, t, r) @ G (r, I·q) -> (M, t, I, q) -> (M, I, q, t)
-        pv = xp.permute_dims(xp.reshape(p, (m, r, t)), (0, 2, 1))
-        out = xp.reshape(pv @ gm, (m, t, size, q))
-        out = xp.permute_dims(out, (0, 2, 3, 1))
-    else:
-        # P[m, a·r + s] -> (M, t, r) @ G -> (M, t, I, q) -> (M, I, t, q)
-        pv = xp.reshape(p, (m, t, r))
-        out = xp.reshape(pv @ gm, (m, t, size, q))
-        out = xp.permute_dims(out, (0, 2, 1, 3))
-    return xp.reshape(out, (m * size, q * t))
-
-
-def _step_right(xp, g, c, t, side):
-    """``G(i) ⋉ C`` for all ``i`` at once: ``C`` is ``(R, J)``, result ``(R_prev, I·J)``."""
-    r, size, q = g.shape
-    j = c.shape[1]
-    if side == "left":
-        # C[s·t + a, j] -> (q, t·J); G (r·I, q) @ -> (r, I, t, J) -> (r, t, I, J)
-        out = xp.reshape(xp.reshape(g, (r * size, q)) @ xp.reshape(c, (q, t * j)), (r, size, t, j))
-        out = xp.permute_dims(out, (0, 2, 1, 3))
-        return xp.reshape(out, (r * t, size * j))
-    # C[a·q + s, j] -> (t, q, J); G @ C[a] for each a -> (t, r, I, J)
-    cv = xp.reshape(c, (t, q, j))
-    out = xp.reshape(g, (r * size, q)) @ cv
-    return xp.reshape(out, (t * r, size * j))
-
-
 class STTTensor(_CoreChain):
     """Semi-tensor train decomposition (SPEC §4).
 
@@ -177,6 +145,10 @@ class STTTensor(_CoreChain):
     True
     """
 
+    format_name = "stt"
+    title = "STT"
+    twin = "tt"
+
     def __init__(self, cores, t, side="left"):
         if not isinstance(cores, (list, tuple)):
             raise TypeError(f"cores must be a list or tuple of arrays; got {type(cores).__name__}")
@@ -221,10 +193,10 @@ class STTTensor(_CoreChain):
         m = self._split()
         p = self.cores[0][0, ...]
         for k in range(1, m):
-            p = _step_left(xp, p, self.cores[k], self._t[k - 1], self._side)
+            p = step_left(xp, p, self.cores[k], self._t[k - 1], self._side)
         c = self.cores[-1][..., 0]
         for k in range(n - 2, m - 1, -1):
-            c = _step_right(xp, self.cores[k], c, self._t[k - 1], self._side)
+            c = step_right(xp, self.cores[k], c, self._t[k - 1], self._side)
         return xp.reshape(p @ c, self._shape)
 
     def to_tr(self):
@@ -253,20 +225,10 @@ class STTTensor(_CoreChain):
         """
         from tensorly.tr_tensor import TRTensor
 
-        xp = self._xp
         if len(set(self._t)) > 1:
             raise ValueError(f"to_tr needs the same t for every interior core; got t={self._t}")
         t = self._t[0] if self._t else 1
-        g1, gn = self.cores[0][0, ...], self.cores[-1][..., 0]
-        i1, r1 = g1.shape
-        rn, i_n = gn.shape
-        if self._side == "left":
-            h1 = xp.permute_dims(xp.reshape(g1, (i1, r1 // t, t)), (2, 0, 1))
-            hn = xp.permute_dims(xp.reshape(gn, (rn // t, t, i_n)), (0, 2, 1))
-        else:
-            h1 = xp.permute_dims(xp.reshape(g1, (i1, t, r1 // t)), (1, 0, 2))
-            hn = xp.permute_dims(xp.reshape(gn, (t, rn // t, i_n)), (1, 2, 0))
-        return TRTensor([h1, *self.cores[1:-1], hn])
+        return TRTensor(stt_to_ring(list(self.cores), t, self._side))
 
     def norm(self):
         """Frobenius norm, from the cores only (the full tensor is never formed).

@@ -11,41 +11,10 @@ from __future__ import annotations
 import math
 
 from .._namespace import as_arrays, device_of
-from ..tenalg import stp_mode_dot
+from ..tenalg import cheapest_mode_order, stp_mode_dot
 from ._base import STPFormat, conj, normalize_t, real
 
-__all__ = ["STTuTensor", "sttu_to_tensor", "cheapest_mode_order"]
-
-
-def cheapest_mode_order(sizes_in, sizes_out, rows):
-    """Order in which to apply a sequence of mode products at the lowest flop count.
-
-    Applying a ``rows × cols`` matrix (through `stp_mode_dot`) to mode ``n`` of a
-    tensor with ``P`` entries costs ``2·rows_n·P`` flops and multiplies ``P`` by
-    ``r_n = sizes_out[n] / sizes_in[n]``. Swapping two neighbours ``a, b`` in the
-    sequence changes the cost by a multiple of ``rows_b·(r_a − 1) − rows_a·(r_b − 1)``,
-    so sorting by the key ``(r_n − 1)/rows_n`` (an exchange argument, as in Smith's
-    rule) gives an optimal order: shrinking modes first, expanding modes last.
-
-    Parameters
-    ----------
-    sizes_in, sizes_out : sequence of int
-        Size of each mode before and after its product.
-    rows : sequence of int
-        Number of rows of the matrix applied to each mode.
-
-    Returns
-    -------
-    list of int
-        The modes in the order to apply them.
-
-    Examples
-    --------
-    >>> cheapest_mode_order([2, 8, 4], [16, 4, 4], [8, 2, 2])  # shrink mode 1 first
-    [1, 2, 0]
-    """
-    keys = [(o / i - 1.0) / r for i, o, r in zip(sizes_in, sizes_out, rows)]
-    return sorted(range(len(keys)), key=keys.__getitem__)
+__all__ = ["STTuTensor", "sttu_to_tensor"]
 
 
 def _kron_identity(xp, u, t, side):
@@ -131,6 +100,10 @@ class STTuTensor(STPFormat):
     True
     """
 
+    format_name = "sttu"
+    title = "STTu"
+    twin = "tucker"
+
     def __init__(self, core, factors, t, side="left"):
         if not isinstance(factors, (list, tuple)):
             raise TypeError(
@@ -173,6 +146,16 @@ class STTuTensor(STPFormat):
     def factors(self):
         """Factor matrices ``U_n`` of shapes ``(I_n/t_n, R_n/t_n)`` (tuple)."""
         return self._factors
+
+    def named_arrays(self):
+        """``{"core": G, "factor_0": U_1, …}`` (what `~semitensor.save` writes)."""
+        return {"core": self.core, **{f"factor_{n}": u for n, u in enumerate(self.factors)}}
+
+    @classmethod
+    def from_named_arrays(cls, arrays, t, side):
+        """Rebuild from `named_arrays` (validated as ``__init__``)."""
+        n = sum(1 for k in arrays if k.startswith("factor_"))
+        return cls(arrays["core"], [arrays[f"factor_{k}"] for k in range(n)], list(t), side)
 
     @property
     def n_params(self):
