@@ -1,32 +1,64 @@
-"""Argument checks shared by the public functions.
+"""The library's one argument vocabulary: every public function checks through here.
 
 Each check raises with a message that names the argument, the rule and the value
-received, as the style guide asks.
+received, as the style guide asks: `TypeError` for the wrong kind of object,
+`ValueError` for a bad value. The same concept is checked by the same function in the
+fits, the formats, the nn layers and the command, so one rule has one wording.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 
-__all__ = ["check_positive_int", "check_mode", "check_side", "check_finite"]
+__all__ = [
+    "check_positive_int",
+    "check_nonnegative_int",
+    "check_mode",
+    "check_side",
+    "check_choice",
+    "check_finite",
+    "check_tol",
+    "check_eps",
+    "check_callback",
+    "check_t",
+    "check_rank_list",
+    "check_shape",
+]
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _kind(value):
+    return f"{value!r} of type {type(value).__name__}"
 
 
 def check_positive_int(value, name):
     """Return ``value`` as an int if it is a positive integer, else raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be a positive integer; got {value!r} of type {type(value).__name__}"
-        )
+    if not _is_int(value):
+        raise TypeError(f"{name} must be a positive integer; got {_kind(value)}")
     value = int(value)
     if value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value}")
     return value
 
 
+def check_nonnegative_int(value, name):
+    """Return ``value`` as an int if it is an integer >= 0, else raise."""
+    if not _is_int(value):
+        raise TypeError(f"{name} must be a non-negative integer; got {_kind(value)}")
+    value = int(value)
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer; got {value}")
+    return value
+
+
 def check_mode(mode, ndim, name="mode"):
     """Return ``mode`` normalised to ``0 <= mode < ndim`` (negative counts from the end)."""
-    if isinstance(mode, bool) or not isinstance(mode, numbers.Integral):
-        raise TypeError(f"{name} must be an integer; got {mode!r} of type {type(mode).__name__}")
+    if not _is_int(mode):
+        raise TypeError(f"{name} must be an integer; got {_kind(mode)}")
     mode = int(mode)
     if not -ndim <= mode < ndim:
         raise ValueError(
@@ -35,11 +67,21 @@ def check_mode(mode, ndim, name="mode"):
     return mode % ndim
 
 
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices`` (strings), else a ValueError listing them."""
+    if not (isinstance(value, str) and value in choices):
+        quoted = [repr(c) for c in choices]
+        if len(quoted) == 2:
+            listed = " or ".join(quoted)
+        else:
+            listed = "one of " + ", ".join(quoted)
+        raise ValueError(f"{name} must be {listed}; got {value!r}")
+    return value
+
+
 def check_side(side):
     """Return ``side`` if it is ``"left"`` or ``"right"``, else raise."""
-    if side not in ("left", "right"):
-        raise ValueError(f"side must be 'left' or 'right'; got {side!r}")
-    return side
+    return check_choice(side, "side", ("left", "right"))
 
 
 def check_finite(xp, x, name):
@@ -48,3 +90,101 @@ def check_finite(xp, x, name):
         xp.all(xp.isfinite(x))
     ):
         raise ValueError(f"{name} contains NaN or Inf; decompositions need finite input")
+
+
+def check_tol(tol, name="tol"):
+    """Return ``tol`` as a float if it is a finite number >= 0, else raise."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"{name} must be a non-negative number; got {_kind(tol)}")
+    tol = float(tol)
+    if not (tol >= 0 and math.isfinite(tol)):
+        raise ValueError(f"{name} must be a finite non-negative number; got {tol!r}")
+    return tol
+
+
+def check_eps(eps, name="eps"):
+    """Return ``eps`` as a float if it is None or a relative error target in (0, 1)."""
+    if eps is None:
+        return None
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"{name} must be a number in (0, 1) or None; got {_kind(eps)}")
+    eps = float(eps)
+    if not 0 < eps < 1:
+        raise ValueError(f"{name} must be a number in (0, 1) (a relative error); got {eps!r}")
+    return eps
+
+
+def check_callback(callback, name="callback"):
+    """Return ``callback`` if it is callable or None, else raise."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{name} must be callable or None; got {_kind(callback)}")
+    return callback
+
+
+def check_t(t, n, what="mode", *, uniform=None):
+    """Return the STP factor ``t`` as a tuple of ``n`` positive ints (an int is repeated).
+
+    Parameters
+    ----------
+    t : int or sequence of int
+        One STP factor for all modes/cores, or one per mode/core.
+    n : int
+        Number of modes (or cores) that take a factor.
+    what : str, default "mode"
+        Word used in error messages (``"mode"``, ``"interior core"``, ...).
+    uniform : str, optional
+        The caller's name when it needs one factor for all (the ring fits): a list
+        of different values is then a ValueError that says so.
+    """
+    if _is_int(t):
+        values, names = (t,) * n, ["t"] * n
+    elif isinstance(t, (list, tuple)):
+        if len(t) != n:
+            raise ValueError(f"t must be an int or have one entry per {what} ({n}); got {len(t)}")
+        values, names = tuple(t), [f"t[{i}]" for i in range(n)]
+    else:
+        raise TypeError(
+            f"t must be a positive int or a list of one per {what}; got {type(t).__name__}"
+        )
+    out = tuple(check_positive_int(v, name) for v, name in zip(values, names))
+    if uniform is not None and len(set(out)) > 1:
+        raise ValueError(f"{uniform} fits a uniform t only; got t={list(t)}")
+    return out
+
+
+def check_rank_list(ranks, n, what, multiple_of=None):
+    """Return ``ranks`` as a list of ``n`` positive ints (an int is repeated).
+
+    ``what`` says what the ``n`` entries are (used when the length is wrong);
+    ``multiple_of`` (a tuple of ``n`` ints, or None) requires ``ranks[k] % m_k == 0``.
+    """
+    if _is_int(ranks):
+        values = [check_positive_int(ranks, "ranks")] * n
+        labels = ["ranks"] * n
+    elif isinstance(ranks, (list, tuple)):
+        if len(ranks) != n:
+            raise ValueError(f"ranks must be an int or a list of {n} ({what}); got {len(ranks)}")
+        values = [check_positive_int(r, f"ranks[{k}]") for k, r in enumerate(ranks)]
+        labels = [f"ranks[{k}]" for k in range(n)]
+    else:
+        raise TypeError(f"ranks must be an int or a list of ints; got {_kind(ranks)}")
+    if multiple_of is not None:
+        for label, r, m in zip(labels, values, multiple_of):
+            if r % m:
+                raise ValueError(f"{label} must be a positive multiple of t={m}; got {r}")
+    return values
+
+
+def check_shape(shape, name, total=None, total_name=None):
+    """Return ``shape`` as a tuple of positive ints (a non-empty list or tuple).
+
+    With ``total``, the sizes must multiply to it (``total_name`` names it).
+    """
+    if not isinstance(shape, (list, tuple)) or not shape:
+        raise TypeError(f"{name} must be a non-empty list or tuple of ints; got {shape!r}")
+    out = tuple(check_positive_int(s, f"{name}[{k}]") for k, s in enumerate(shape))
+    if total is not None and math.prod(out) != total:
+        raise ValueError(
+            f"{name} {out} must multiply to {total_name}={total}; its product is {math.prod(out)}"
+        )
+    return out

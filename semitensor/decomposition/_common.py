@@ -13,7 +13,7 @@ import warnings
 import array_api_compat
 
 from .._namespace import as_arrays, device_of, is_torch, to_numpy
-from .._validation import check_finite, check_positive_int
+from .._validation import check_finite, check_positive_int, check_t
 from ..exceptions import ConvergenceWarning
 
 __all__ = [
@@ -51,19 +51,9 @@ def check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback):
 
 def check_uniform_t(t, count, what, fname):
     """``t`` as one int: an int, or a list of ``count`` equal ints (the fits need a uniform t)."""
-    if isinstance(t, bool) or not isinstance(t, (numbers.Integral, list, tuple)):
-        raise TypeError(
-            f"t must be a positive int or a list of one per {what}; got {type(t).__name__}"
-        )
-    if isinstance(t, numbers.Integral):
+    if count == 0 and isinstance(t, numbers.Integral) and not isinstance(t, bool):
         return check_positive_int(t, "t")
-    values = [check_positive_int(v, f"t[{k}]") for k, v in enumerate(t)]
-    if len(values) != count:
-        raise ValueError(
-            f"t must be an int or have one entry per {what} ({count}); got {len(values)}"
-        )
-    if len(set(values)) > 1:
-        raise ValueError(f"{fname} fits a uniform t only; got t={list(t)}")
+    values = check_t(t, count, what, uniform=fname)
     return values[0] if values else 1
 
 

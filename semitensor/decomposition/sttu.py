@@ -21,9 +21,8 @@ import numpy as np
 
 from .._namespace import as_arrays, is_torch, to_numpy
 from .._random import check_random_state
-from .._validation import check_finite, check_positive_int, check_side
+from .._validation import check_finite, check_positive_int, check_side, check_t
 from ..exceptions import ConvergenceWarning
-from ..formats._base import normalize_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from .fitinfo import FitInfo
@@ -344,7 +343,7 @@ def sttu_decompose(
     if xp.finfo(x.dtype).bits < 32:  # eigh has no half-precision kernels
         x = xp.astype(x, xp.float32)
     shape = tuple(x.shape)
-    t = normalize_t(t, len(shape))
+    t = check_t(t, len(shape))
     for n, (size, tn) in enumerate(zip(shape, t)):
         if size % tn:
             raise ValueError(

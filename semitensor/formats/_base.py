@@ -19,7 +19,6 @@ from .._validation import check_side
 __all__ = [
     "STPFormat",
     "reconstruct",
-    "normalize_t",
     "format_class",
     "format_of",
     "registered_formats",
@@ -29,50 +28,6 @@ __all__ = [
 # STPFormat.__init_subclass__): `save`/`load`, the command and the error messages
 # read this table, so a new format is a new subclass and nothing else.
 _FORMATS = {}
-
-
-def normalize_t(t, n, what="mode"):
-    """Return ``t`` as a tuple of ``n`` positive ints (an int is repeated).
-
-    Parameters
-    ----------
-    t : int or sequence of int
-        One STP factor for all modes/cores, or one per mode/core.
-    n : int
-        Number of modes (or cores).
-    what : str, default "mode"
-        Word used in error messages (``"mode"`` or ``"core"``).
-
-    Returns
-    -------
-    tuple of int
-
-    Raises
-    ------
-    TypeError
-        If ``t`` is neither an int nor a sequence of ints.
-    ValueError
-        If a value is not positive or the sequence has the wrong length.
-    """
-    if isinstance(t, numbers.Integral) and not isinstance(t, bool):
-        values = (t,) * n
-    elif isinstance(t, (list, tuple)):
-        if len(t) != n:
-            raise ValueError(f"t must be an int or have one entry per {what} ({n}); got {len(t)}")
-        values = tuple(t)
-    else:
-        raise TypeError(
-            f"t must be a positive int or a list of one per {what}; got {type(t).__name__}"
-        )
-    out = []
-    for i, v in enumerate(values):
-        name = "t" if isinstance(t, numbers.Integral) else f"t[{i}]"
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-            raise TypeError(f"{name} must be a positive integer; got {v!r}")
-        if v < 1:
-            raise ValueError(f"{name} must be a positive integer; got {v}")
-        out.append(int(v))
-    return tuple(out)
 
 
 def conj(xp, x):

@@ -20,7 +20,8 @@ import math
 import numpy as np
 
 from .._namespace import as_arrays, device_of
-from ._base import _CoreChain, conj, normalize_t, real
+from .._validation import check_t
+from ._base import _CoreChain, conj, real
 from ._chain import partial_trace, step_left, step_right
 
 __all__ = ["STRTensor", "str_to_tensor"]
@@ -121,7 +122,7 @@ class STRTensor(_CoreChain):
             raise ValueError(f"an STR needs at least 2 cores; got {len(cores)}")
         names = [f"cores[{k}]" for k in range(len(cores))]
         xp, arrays = as_arrays(*cores, names=names)
-        ts = normalize_t(t, len(arrays) - 1, what="core after the first")
+        ts = check_t(t, len(arrays) - 1, what="core after the first")
         shape, ranks = _check_cores(arrays, ts)
         self._xp = xp
         self.cores = tuple(arrays)

@@ -21,7 +21,8 @@ import os
 import numpy as np
 
 from .._namespace import as_arrays
-from ._base import _CoreChain, conj, normalize_t, real
+from .._validation import check_t
+from ._base import _CoreChain, conj, real
 from ._chain import step_left, step_right, stt_to_ring
 
 __all__ = ["STTTensor", "stt_to_tensor"]
@@ -160,7 +161,7 @@ class STTTensor(_CoreChain):
         if n == 2 and isinstance(t, numbers.Integral) and not isinstance(t, bool):
             ts = ()
         else:
-            ts = normalize_t(t, n - 2, what="interior core")
+            ts = check_t(t, n - 2, what="interior core")
         shape, bonds = _check_cores(arrays, ts)
         self._xp = xp
         self.cores = tuple(arrays)

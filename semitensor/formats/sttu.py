@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 
 from .._namespace import as_arrays, device_of
+from .._validation import check_t
 from ..tenalg import cheapest_mode_order, stp_mode_dot
-from ._base import STPFormat, conj, normalize_t, real
+from ._base import STPFormat, conj, real
 
 __all__ = ["STTuTensor", "sttu_to_tensor"]
 
@@ -117,7 +118,7 @@ class STTuTensor(STPFormat):
                 f"core has {core.ndim} modes (shape {tuple(core.shape)}) but {len(factors)} "
                 "factors were given; STTu needs one factor per mode"
             )
-        t = normalize_t(t, core.ndim)
+        t = check_t(t, core.ndim)
         shape = []
         for n, (u, tn) in enumerate(zip(factors, t)):
             rn = core.shape[n]
