@@ -11,7 +11,7 @@ import math
 
 from .._random import check_random_state
 from .._validation import check_side
-from ..formats._chain import embed_first_core, str_core_shapes, str_ring_ranks
+from ..formats.chain import embed_first_core, str_core_shapes, str_ring_ranks
 from ..formats.str import STRTensor
 from ._common import (
     cast_cores,

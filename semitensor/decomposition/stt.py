@@ -14,7 +14,7 @@ import array_api_compat
 from .._namespace import device_of
 from .._random import check_random_state
 from .._validation import check_side
-from ..formats._chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
+from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
 from ._common import (
     cast_cores,

@@ -22,7 +22,7 @@ import numpy as np
 from .._namespace import as_arrays, device_of
 from .._validation import check_t
 from ._base import _CoreChain, conj, real
-from ._chain import partial_trace, step_left, step_right
+from .chain import partial_trace, step_left, step_right
 
 __all__ = ["STRTensor", "str_to_tensor"]
 

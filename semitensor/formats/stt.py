@@ -23,7 +23,7 @@ import numpy as np
 from .._namespace import as_arrays
 from .._validation import check_t
 from ._base import _CoreChain, conj, real
-from ._chain import step_left, step_right, stt_to_ring
+from .chain import step_left, step_right, stt_to_ring
 
 __all__ = ["STTTensor", "stt_to_tensor"]
 
