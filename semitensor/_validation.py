@@ -110,7 +110,7 @@ def check_eps(eps, name="eps"):
         raise TypeError(f"{name} must be a number in (0, 1) or None; got {_kind(eps)}")
     eps = float(eps)
     if not 0 < eps < 1:
-        raise ValueError(f"{name} must be a number in (0, 1) (a relative error); got {eps!r}")
+        raise ValueError(f"{name} must be a number in (0, 1); got {eps!r}")
     return eps
 
 

@@ -23,6 +23,7 @@ import semitensor as st  # noqa: E402
 from semitensor.decomposition.sttu import sttu_decompose  # noqa: E402
 from semitensor.exceptions import ConvergenceWarning  # noqa: E402
 from semitensor.formats.sttu import STTuTensor, sttu_to_tensor  # noqa: E402
+from tests.spies import HostCopies  # noqa: E402
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 RTOL = 1e-10
@@ -373,28 +374,6 @@ def test_gradcheck_str_to_tensor(side, device):
 
 
 # --- no host round trips inside fits -----------------------------------------------
-
-
-class HostCopies:
-    """Record the size of every torch -> numpy copy (``Tensor.numpy``) and device -> host
-    copy (``Tensor.cpu`` of a non-CPU tensor) while active."""
-
-    def __init__(self, monkeypatch):
-        self.sizes = []
-        numpy, cpu = torch.Tensor.numpy, torch.Tensor.cpu
-        sizes = self.sizes
-
-        def numpy_spy(self, *a, **k):
-            sizes.append(self.numel())
-            return numpy(self, *a, **k)
-
-        def cpu_spy(self, *a, **k):
-            if self.device.type != "cpu":
-                sizes.append(self.numel())
-            return cpu(self, *a, **k)
-
-        monkeypatch.setattr(torch.Tensor, "numpy", numpy_spy)
-        monkeypatch.setattr(torch.Tensor, "cpu", cpu_spy)
 
 
 def test_sttu_fit_moves_only_small_vectors_to_host(device, monkeypatch):

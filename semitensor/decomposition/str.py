@@ -8,24 +8,24 @@ fit runs the shared ring-ALS engine on that ring and embeds its first core back.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
-from .._random import check_random_state
 from .._validation import check_side
 from ..formats.chain import embed_first_core, str_core_shapes, str_ring_ranks
 from ..formats.str import STRTensor
-from ._common import (
+from ._prepare import (
     cast_cores,
     check_bond_list,
-    check_fit_args,
+    check_init,
+    check_settings,
     check_uniform_t,
     frobenius_norm,
-    grow_until_eps,
     like_tensor,
     prepare_tensor,
-    unfolding_caps,
-    warn_unconverged,
 )
-from ._ring_als import fit_tensor_ring
+from ._rank_search import grow_until_eps, unfolding_caps
+from ._ring_fit import fit_tensor_ring
+from ._stopping import warn_unconverged
 from .fitinfo import FitInfo
 
 __all__ = ["str_decompose"]
@@ -124,51 +124,32 @@ def str_decompose(
     n = x.ndim
     t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")
     side = check_side(side)
-    n_iter_max, n_restarts = check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback)
-    bonds = check_bond_list(ranks, n, t, eps, f"N = {n} bond sizes R_0..R_{n - 1}")
+    settings = check_settings(
+        "str_decompose",
+        method=method,
+        methods=("als", "svd"),
+        n_iter_max=n_iter_max,
+        tol=tol,
+        eps=eps,
+        n_restarts=n_restarts,
+        random_state=random_state,
+        verbose=verbose,
+        callback=callback,
+    )
+    bonds = check_bond_list(ranks, n, t, settings.eps, f"N = {n} bond sizes R_0..R_{n - 1}")
     shape = tuple(x.shape)
+    check_init(init, STRTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 1), side=side)
     if isinstance(init, STRTensor):
-        if bonds is None:
-            raise ValueError("init=STRTensor fixes the ranks; give ranks instead of eps")
-        if (
-            init.shape != shape
-            or (bonds is not None and list(init.ranks) != bonds)
-            or init.t != (t,) * (n - 1)
-            or init.side != side
-        ):
-            raise ValueError(
-                f"init must match the fit: shape {shape}, ranks {bonds}, t={t}, "
-                f"side={side!r}; got {init!r}"
-            )
-        init = like_tensor(init.compact().cores, x)
-    elif not (isinstance(init, str) and init in ("svd", "random")):
-        raise ValueError(f"init must be 'svd', 'random' or an STRTensor; got {init!r}")
-    if method == "svd" and not (isinstance(init, str) and init == "svd"):
-        raise ValueError(
-            f"method='svd' is the SVD sweep itself and takes no start; got init={init!r} "
-            "(use method='als' to refine a start)"
-        )
-    rng = check_random_state(random_state)
+        settings = replace(settings, init=like_tensor(init.compact().cores, x))
+    else:
+        settings = replace(settings, init=init)
 
     def to_out(ring):
         cores = [embed_first_core(ring[0], t, side), *ring[1:]]
         return STRTensor(cast_cores(xp, cores, out_dtype), t, side)
 
     def fit(bonds):
-        return fit_tensor_ring(
-            x,
-            str_ring_ranks(bonds, t),
-            method=method,
-            init=init,
-            n_iter_max=n_iter_max,
-            tol=tol,
-            n_restarts=n_restarts,
-            rng=rng,
-            callback=callback,
-            wrap=to_out,
-            verbose=verbose,
-            name="str_decompose",
-        )
+        return fit_tensor_ring(x, str_ring_ranks(bonds, t), settings, wrap=to_out)
 
     if frobenius_norm(xp, x) == 0.0:
         bonds = bonds or [t] * n
@@ -186,10 +167,10 @@ def str_decompose(
             t,
             lambda b: sum(math.prod(s) for s in str_core_shapes(shape, b, t)),
             math.prod(shape),
-            eps,
+            settings.eps,
             "str_decompose",
         )
-    warn_unconverged(info, "str_decompose", n_iter_max, tol)
+    warn_unconverged(info, "str_decompose", settings.n_iter_max, settings.tol)
     result = to_out(ring)
     result.info = info
     return result

@@ -2,88 +2,47 @@
 
 An STT with a uniform ``t`` is exactly a tensor ring of ranks
 ``(t, R_1/t, …, R_{N−1}/t, t)``, so the fit runs the shared ring-ALS engine
-(`semitensor.decomposition._ring_als`) on that ring and maps the result back.
+(`semitensor.decomposition._ring_fit`) on that ring and maps the result back.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import array_api_compat
 
 from .._namespace import device_of
-from .._random import check_random_state
 from .._validation import check_side
 from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
-from ._common import (
+from ._prepare import (
     cast_cores,
     check_bond_list,
-    check_fit_args,
+    check_init,
+    check_settings,
     check_uniform_t,
     frobenius_norm,
-    grow_until_eps,
     like_tensor,
     prepare_tensor,
-    unfolding_caps,
-    warn_unconverged,
 )
-from ._ring_als import fit_tensor_ring
+from ._rank_search import grow_until_eps, tt_svd_ranks, unfolding_caps
+from ._ring_fit import fit_tensor_ring
+from ._stopping import warn_unconverged
 from .fitinfo import FitInfo
 
 __all__ = ["stt_decompose"]
 
 
-def _eps_ranks(x, eps, t):
-    """TT-SVD ranks at accuracy ``eps`` (Oseledets 2011), rounded up to multiples of t.
-
-    Runs in the tensor's library and on its device; each rank is one scalar read.
-    """
-    xp = array_api_compat.array_namespace(x)
-    shape = x.shape
-    n = len(shape)
-    delta_sq = (eps * frobenius_norm(xp, x)) ** 2 / (n - 1)
-    ranks = []
-    rest = xp.reshape(x, (shape[0], -1))
-    r_prev = 1
-    for k in range(n - 1):
-        a = xp.reshape(rest, (r_prev * shape[k], -1))
-        _, s, vt = xp.linalg.svd(a, full_matrices=False)
-        # tail[j] = Σ_{i≥j} s_i², non-increasing: the count of tail >= δ² is the rank.
-        tail = xp.flip(xp.cumulative_sum(xp.flip(s**2)))
-        r = int(xp.sum(xp.astype(tail >= delta_sq, xp.int64))) if s.shape[0] else 1
-        r = max(1, min(r, s.shape[0]))
-        ranks.append(r)
-        rest = s[:r, None] * vt[:r, :]
-        r_prev = r
-    return [t * math.ceil(r / t) for r in ranks]
-
-
-def _fit_fixed(
-    x, bonds, t, side, method, init, n_iter_max, tol, n_restarts, rng, callback, wrap, verbose
-):
-    """Fit at fixed bonds; returns ``(stt cores as numpy, FitInfo)``."""
+def _fit_fixed(x, bonds, t, side, settings, wrap):
+    """Fit at fixed bonds; returns ``(stt cores, FitInfo)`` in the tensor's library."""
     if x.ndim == 2:
-        cores, info = _fit_matrix(x, bonds[0], method)
-        if callback is not None and callback(0, wrap(cores), info.rel_error):
+        cores, info = _fit_matrix(x, bonds[0], settings.method)
+        cb = settings.callback
+        if cb is not None and cb(0, wrap(cores), info.rel_error):
             info.stop_reason = "callback"
         return cores, info
-    if isinstance(init, STTTensor):
-        init = stt_to_ring(like_tensor(init.cores, x), t, side)
-    ring, info = fit_tensor_ring(
-        x,
-        stt_ring_ranks(bonds, t),
-        method=method,
-        init=init,
-        n_iter_max=n_iter_max,
-        tol=tol,
-        n_restarts=n_restarts,
-        rng=rng,
-        callback=callback,
-        wrap=wrap,
-        verbose=verbose,
-        name="stt_decompose",
-    )
+    ring, info = fit_tensor_ring(x, stt_ring_ranks(bonds, t), settings, wrap=wrap)
     return ring_to_stt(ring, t, side), info
 
 
@@ -263,30 +222,25 @@ def stt_decompose(
     t = check_uniform_t(t, max(n - 2, 0), "interior core", "stt_decompose")
     t_fit = 1 if n == 2 else t  # two cores: no interior core, t plays no part
     side = check_side(side)
-    n_iter_max, n_restarts = check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback)
-    bonds = check_bond_list(ranks, n - 1, t_fit, eps, f"N-1 = {n - 1} bond sizes")
+    settings = check_settings(
+        "stt_decompose",
+        method=method,
+        methods=("als", "svd"),
+        n_iter_max=n_iter_max,
+        tol=tol,
+        eps=eps,
+        n_restarts=n_restarts,
+        random_state=random_state,
+        verbose=verbose,
+        callback=callback,
+    )
+    bonds = check_bond_list(ranks, n - 1, t_fit, settings.eps, f"N-1 = {n - 1} bond sizes")
     shape = tuple(x.shape)
+    check_init(init, STTTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 2), side=side)
     if isinstance(init, STTTensor):
-        if bonds is None:
-            raise ValueError("init=STTTensor fixes the ranks; give ranks instead of eps")
-        expect_t = (t,) * (n - 2)
-        if (
-            init.shape != shape
-            or (bonds is not None and list(init.ranks) != bonds)
-            or (init.t != expect_t or init.side != side)
-        ):
-            raise ValueError(
-                f"init must match the fit: shape {shape}, ranks {bonds}, t={expect_t}, "
-                f"side={side!r}; got {init!r}"
-            )
-    elif init not in ("svd", "random"):
-        raise ValueError(f"init must be 'svd', 'random' or an STTTensor; got {init!r}")
-    if method == "svd" and not (isinstance(init, str) and init == "svd"):
-        raise ValueError(
-            f"method='svd' is the SVD sweep itself and takes no start; got init={init!r} "
-            "(use method='als' to refine a start)"
-        )
-    rng = check_random_state(random_state)
+        settings = replace(settings, init=stt_to_ring(like_tensor(init.cores, x), t_fit, side))
+    else:
+        settings = replace(settings, init=init)
 
     def to_out(cores):
         return STTTensor(cast_cores(xp, cores, out_dtype), t, side)
@@ -300,27 +254,20 @@ def stt_decompose(
         result = STTTensor([xp.zeros(s, dtype=out_dtype, device=device) for s in shapes], t, side)
         result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
         return result
-    args = (method, init, n_iter_max, tol, n_restarts, rng, callback, wrap, verbose)
     if bonds is not None:
-        cores, info = _fit_fixed(x, bonds, t_fit, side, *args)
+        cores, info = _fit_fixed(x, bonds, t_fit, side, settings, wrap)
     else:
-        cores, info, bonds = _fit_eps(x, eps, t_fit, side, args)
-    warn_unconverged(info, "stt_decompose", n_iter_max, tol)
+        cores, info, bonds = grow_until_eps(
+            lambda b: _fit_fixed(x, b, t_fit, side, settings, wrap),
+            tt_svd_ranks(x, settings.eps, t_fit),
+            unfolding_caps(shape, t_fit),
+            t_fit,
+            lambda b: sum(math.prod(s) for s in stt_core_shapes(shape, b, t_fit)),
+            math.prod(shape),
+            settings.eps,
+            "stt_decompose",
+        )
+    warn_unconverged(info, "stt_decompose", settings.n_iter_max, settings.tol)
     result = to_out(cores)
     result.info = info
     return result
-
-
-def _fit_eps(x, eps, t, side, args):
-    """Grow the bonds (multiples of t) from the eps-TT-SVD ranks until error <= eps."""
-    shape = tuple(x.shape)
-    return grow_until_eps(
-        lambda bonds: _fit_fixed(x, bonds, t, side, *args),
-        _eps_ranks(x, eps, t),
-        unfolding_caps(shape, t),
-        t,
-        lambda bonds: sum(math.prod(s) for s in stt_core_shapes(shape, bonds, t)),
-        math.prod(shape),
-        eps,
-        "stt_decompose",
-    )

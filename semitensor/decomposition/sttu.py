@@ -14,22 +14,19 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._namespace import as_arrays, is_torch, to_numpy
-from .._random import check_random_state
 from .._validation import check_finite, check_positive_int, check_side, check_t
-from ..exceptions import ConvergenceWarning
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
+from ._prepare import check_settings
+from ._stopping import exact_level, logger, warn_unconverged
 from .fitinfo import FitInfo
 
 __all__ = ["sttu_decompose"]
-
-logger = logging.getLogger(__name__)
 
 _METHODS = ("hosvd", "hooi")
 # Batched Gram products pay off once each batch has this many columns (as in tenalg).
@@ -38,8 +35,6 @@ _BATCHED_MIN_COLS = 32
 # Gram's rounding level (about J·u·λ_max) by this factor: the fit then loses at most
 # about u·σ_1/σ_k ≲ 1e-10 relative to an SVD.
 _GRAM_MARGIN = 1e4
-# A relative error below this many rounding units counts as an exact fit.
-_EXACT = 1e3
 
 
 def _mode_blocks(xp, x, n, t, side):
@@ -165,15 +160,12 @@ def _check_ranks(ranks, eps, shape, t):
     if eps is not None:
         if ranks is not None:
             raise ValueError(
-                f"give either ranks or eps, not both; got ranks={ranks!r} and eps={eps!r}"
+                "give either ranks or eps, not both (eps chooses the ranks); "
+                f"got ranks={ranks!r} and eps={eps!r}"
             )
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-            raise TypeError(f"eps must be a real number >= 0; got {type(eps).__name__}")
-        if not eps >= 0 or math.isinf(eps):
-            raise ValueError(f"eps must be a finite real number >= 0; got {eps}")
         return None
     if ranks is None:
-        raise ValueError("ranks is None, so eps must be given (the relative error target)")
+        raise ValueError("give ranks (an int or one per mode) or eps; got neither")
     if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
         ranks = (ranks,) * n_modes
     elif isinstance(ranks, (list, tuple)):
@@ -350,16 +342,20 @@ def sttu_decompose(
                 f"t[{n}]={tn} does not divide the size of mode {n} (I_{n}={size}); "
                 f"tensor shape {shape}"
             )
-    ranks = _check_ranks(ranks, eps, shape, t)
     side = check_side(side)
-    if method not in _METHODS:
-        raise ValueError(f"method must be 'hooi' or 'hosvd'; got {method!r}")
-    n_iter_max = check_positive_int(n_iter_max, "n_iter_max")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a real number >= 0; got {tol!r}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None; got {type(callback).__name__}")
-    check_random_state(random_state)  # validated only: both methods are deterministic
+    settings = check_settings(
+        "sttu_decompose",
+        method=method,
+        methods=_METHODS,
+        n_iter_max=n_iter_max,
+        tol=tol,
+        eps=eps,
+        random_state=random_state,  # validated only: both methods are deterministic
+        verbose=verbose,
+        callback=callback,
+    )
+    eps = settings.eps
+    ranks = _check_ranks(ranks, eps, shape, t)
     level = logging.INFO if verbose else logging.DEBUG
 
     # --- structured HOSVD start, then HOOI ---------------------------------------
@@ -375,12 +371,13 @@ def sttu_decompose(
     )
     if method == "hosvd":
         info.converged, info.stop_reason = True, "closed_form"
-    elif info.errors[0] <= _EXACT * prob.dtype_eps:
+    elif info.errors[0] <= exact_level(prob.dtype_eps):
         info.converged, info.stop_reason = True, "exact"
     elif stop:
         info.stop_reason = "callback"
     else:
         core = _hooi(prob, factors, info, n_iter_max, tol, callback, level)
+        warn_unconverged(info, "sttu_decompose", n_iter_max, tol)
     if out_dtype != x.dtype:
         core = xp.astype(core, out_dtype)
         factors = [xp.astype(u, out_dtype) for u in factors]
@@ -447,7 +444,7 @@ def _hooi(prob, factors, info, n_iter_max, tol, callback, level):
         stop = callback is not None and bool(
             callback(iteration, prob.decomposition(core, factors), err)
         )
-        if err <= _EXACT * prob.dtype_eps:
+        if err <= exact_level(prob.dtype_eps):
             info.converged, info.stop_reason = True, "exact"
         elif change < tol:
             info.converged, info.stop_reason = True, "tol"
@@ -456,10 +453,4 @@ def _hooi(prob, factors, info, n_iter_max, tol, callback, level):
         if info.stop_reason:
             return core
     info.stop_reason = "n_iter_max"
-    warnings.warn(
-        f"sttu_decompose: HOOI did not reach tol={tol} in n_iter_max={n_iter_max} sweeps "
-        f"(last change {change:.3e}, rel_error {err:.3e}); increase n_iter_max or tol",
-        ConvergenceWarning,
-        stacklevel=3,
-    )
     return core

@@ -1,52 +1,88 @@
-"""What the STT and STR fits share: argument checks, input preparation, rank growth.
+"""Arguments and input of the fits, checked and prepared once for STTu, STT and STR.
 
-Both formats are fitted on their tensor-ring equivalents by `_ring_als`; the pieces
-here keep their public entry points short and their behaviour identical.
+`check_settings` validates the keywords every fit shares and packs them into one
+`FitSettings`, which the drivers take instead of long parameter lists;
+`prepare_tensor` checks the data and makes the working copy.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import array_api_compat
+import numpy as np
 
 from .._namespace import as_arrays, device_of, is_torch, to_numpy
-from .._validation import check_finite, check_positive_int, check_t
-from ..exceptions import ConvergenceWarning
+from .._random import check_random_state
+from .._validation import (
+    check_callback,
+    check_choice,
+    check_eps,
+    check_finite,
+    check_positive_int,
+    check_t,
+    check_tol,
+)
 
 __all__ = [
-    "check_fit_args",
+    "FitSettings",
+    "check_settings",
     "check_uniform_t",
     "check_bond_list",
+    "check_init",
     "prepare_tensor",
     "like_tensor",
     "cast_cores",
     "frobenius_norm",
-    "warn_unconverged",
-    "grow_until_eps",
 ]
 
 
-def check_fit_args(method, eps, n_iter_max, n_restarts, tol, callback):
-    """Validate the keywords common to the ring fits; return ``(n_iter_max, n_restarts)``."""
-    if method not in ("als", "svd"):
-        raise ValueError(f"method must be 'als' or 'svd'; got {method!r}")
-    if eps is not None:
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-            raise TypeError(f"eps must be a number in (0, 1) or None; got {type(eps).__name__}")
-        if not 0 < eps < 1:
-            raise ValueError(f"eps must be a number in (0, 1); got {eps!r}")
-    n_iter_max = check_positive_int(n_iter_max, "n_iter_max")
-    n_restarts = check_positive_int(n_restarts, "n_restarts")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"tol must be a non-negative number; got {type(tol).__name__}")
-    if tol < 0:
-        raise ValueError(f"tol must be a non-negative number; got {tol!r}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None; got {type(callback).__name__}")
-    return n_iter_max, n_restarts
+@dataclass(frozen=True)
+class FitSettings:
+    """The validated keywords of one fit (see the fits' docstrings for their meaning)."""
+
+    name: str
+    method: str
+    n_iter_max: int
+    tol: float
+    eps: float | None
+    n_restarts: int
+    rng: np.random.Generator
+    verbose: bool
+    callback: Callable | None
+    init: Any = "svd"
+
+
+def check_settings(
+    name,
+    *,
+    method,
+    methods,
+    n_iter_max,
+    tol,
+    eps,
+    random_state,
+    verbose,
+    callback,
+    n_restarts=1,
+    init="svd",
+):
+    """Validate the keywords shared by the fits; return a `FitSettings`."""
+    return FitSettings(
+        name=name,
+        method=check_choice(method, "method", methods),
+        n_iter_max=check_positive_int(n_iter_max, "n_iter_max"),
+        tol=check_tol(tol),
+        eps=check_eps(eps),
+        n_restarts=check_positive_int(n_restarts, "n_restarts"),
+        rng=check_random_state(random_state),
+        verbose=bool(verbose),
+        callback=check_callback(callback),
+        init=init,
+    )
 
 
 def check_uniform_t(t, count, what, fname):
@@ -82,6 +118,26 @@ def check_bond_list(ranks, count, t, eps, what):
         if r % t:
             raise ValueError(f"{name} must be a positive multiple of t={t}; got {r}")
     return values
+
+
+def check_init(init, cls, settings, *, shape, bonds, t, side):
+    """Validate ``init`` of a ring fit: ``"svd"``, ``"random"`` or a ``cls`` that matches."""
+    name = settings.name
+    if isinstance(init, cls):
+        if bonds is None:
+            raise ValueError(f"init={cls.__name__} fixes the ranks; give ranks instead of eps")
+        if init.shape != shape or list(init.ranks) != bonds or init.t != t or init.side != side:
+            raise ValueError(
+                f"init must match the fit: shape {shape}, ranks {bonds}, t={t}, "
+                f"side={side!r}; got {init!r}"
+            )
+    elif not (isinstance(init, str) and init in ("svd", "random")):
+        raise ValueError(f"init must be 'svd', 'random' or an {cls.__name__}; got {init!r}")
+    if settings.method == "svd" and not (isinstance(init, str) and init == "svd"):
+        raise ValueError(
+            f"{name}: method='svd' is the SVD sweep itself and takes no start; got "
+            f"init={init!r} (use method='als' to refine a start)"
+        )
 
 
 def prepare_tensor(tensor):
@@ -140,65 +196,3 @@ def frobenius_norm(xp, x):
 def cast_cores(xp, cores, dtype):
     """Fitted cores (already in the caller's library and on its device) in ``dtype``."""
     return [xp.astype(c, dtype, copy=False) for c in cores]
-
-
-def warn_unconverged(info, fname, n_iter_max, tol):
-    """Warn with ConvergenceWarning when a fit ran out of sweeps."""
-    if info.stop_reason == "n_iter_max":
-        warnings.warn(
-            f"{fname} stopped after n_iter_max={n_iter_max} sweeps before the relative "
-            f"error settled within tol={tol} (last error {info.rel_error:.3e}); "
-            "increase n_iter_max or tol",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-
-
-def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
-    """Refit with bonds grown by ``step`` until the relative error is at most ``eps``.
-
-    ``fit(bonds) -> (cores, info)``; ``n_params(bonds)`` counts the parameters. Stops
-    with a ConvergenceWarning that says why when every bond is at its cap or the next
-    ranks would store more numbers than the tensor. Returns ``(cores, info, bonds)``
-    with ``info.ranks_used`` set.
-    """
-    bonds = [min(r, c) for r, c in zip(bonds, caps)]
-    while True:
-        cores, info = fit(bonds)
-        if info.rel_error <= eps or info.stop_reason == "callback":
-            break
-        grown = [min(r + step, c) for r, c in zip(bonds, caps)]
-        reason = None
-        if grown == bonds:
-            reason = f"every bond reached its cap {caps} (the unfolding sizes rounded up to t)"
-        elif n_params(grown) > full_size:
-            reason = (
-                f"the next ranks {grown} would store more parameters than the tensor ({full_size})"
-            )
-        if reason is not None:
-            warnings.warn(
-                f"{fname} did not reach eps={eps}: relative error {info.rel_error:.3e} "
-                f"at ranks {bonds}; stopped because {reason}",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-            break
-        bonds = grown
-    info.ranks_used = tuple(bonds)
-    return cores, info, bonds
-
-
-def unfolding_caps(shape, t, ring=False):
-    """Largest useful bond per position, rounded up to a multiple of ``t``.
-
-    Bond ``k`` (between modes ``k−1`` and ``k``) of a train cannot usefully exceed the
-    rank of the matching unfolding. A ring's bonds share each cut between two of them
-    (``r_0·r_k`` against the unfolding rank), so no single bond has such a bound:
-    with ``ring=True`` all ``N`` bonds get the largest train cap, and the parameter
-    count stops the growth.
-    """
-    n = len(shape)
-    caps = [t * math.ceil(min(math.prod(shape[:k]), math.prod(shape[k:])) / t) for k in range(1, n)]
-    if ring:
-        caps = [max(caps)] * n
-    return caps

@@ -1,6 +1,6 @@
 """The ring-ALS engine on every backend: numpy and torch (CPU, CUDA when present).
 
-The engine (`semitensor.decomposition._ring_als`) runs in the array namespace of the
+The engine (`semitensor.decomposition._ring_fit` and its parts) runs in the array namespace of the
 tensor; these tests check that a torch fit gives the numpy fit's numbers (same seed,
 same draws, fixed singular-vector signs), keeps the input's dtype and device, and
 never copies an array to the host inside the fit.
@@ -13,11 +13,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from semitensor.decomposition import _ring_als as engine  # noqa: E402
+from semitensor.decomposition import _linalg, _prepare, _ring_fit, _starts  # noqa: E402
 from semitensor.decomposition.str import str_decompose  # noqa: E402
 from semitensor.decomposition.stt import stt_decompose  # noqa: E402
 from semitensor.exceptions import ConvergenceWarning  # noqa: E402
 from semitensor.formats.stt import STTTensor  # noqa: E402
+from tests.spies import HostCopies  # noqa: E402
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -30,8 +31,25 @@ def device(request):
 def noisy_ring(shape, ranks, seed, noise=0.01):
     """A ring tensor plus relative ``noise``: the fits below are well conditioned."""
     rng = np.random.default_rng(seed)
-    x = engine.ring_to_tensor(engine.random_ring(shape, ranks, rng))
+    x = _starts.ring_to_tensor(_starts.random_ring(shape, ranks, rng))
     return x + noise * rng.standard_normal(shape) * np.linalg.norm(x) / np.sqrt(x.size)
+
+
+def engine_settings(seed, init="svd", n_iter_max=100, tol=1e-8, n_restarts=1):
+    """The engine's settings object, as the fits build it."""
+    return _prepare.check_settings(
+        "ring ALS",
+        method="als",
+        methods=("als", "svd"),
+        n_iter_max=n_iter_max,
+        tol=tol,
+        eps=None,
+        random_state=np.random.default_rng(seed),
+        verbose=False,
+        callback=None,
+        n_restarts=n_restarts,
+        init=init,
+    )
 
 
 def rel(a, b):
@@ -41,45 +59,6 @@ def rel(a, b):
 
 def host(c):
     return c.detach().cpu().numpy()
-
-
-class HostCopies:
-    """Sizes of the torch -> numpy (``Tensor.numpy``), device -> host (``Tensor.cpu``,
-    ``Tensor.to("cpu")``) and ``Tensor.tolist`` copies made while active."""
-
-    def __init__(self, monkeypatch):
-        self.sizes = []
-        sizes = self.sizes
-        numpy, cpu, to, tolist = (
-            torch.Tensor.numpy,
-            torch.Tensor.cpu,
-            torch.Tensor.to,
-            torch.Tensor.tolist,
-        )
-
-        def numpy_spy(self, *a, **k):
-            sizes.append(self.numel())
-            return numpy(self, *a, **k)
-
-        def cpu_spy(self, *a, **k):
-            if self.device.type != "cpu":
-                sizes.append(self.numel())
-            return cpu(self, *a, **k)
-
-        def to_spy(self, *a, **k):
-            out = to(self, *a, **k)
-            if self.device.type != "cpu" and out.device.type == "cpu":
-                sizes.append(self.numel())
-            return out
-
-        def tolist_spy(self, *a, **k):
-            sizes.append(self.numel())
-            return tolist(self, *a, **k)
-
-        monkeypatch.setattr(torch.Tensor, "numpy", numpy_spy)
-        monkeypatch.setattr(torch.Tensor, "cpu", cpu_spy)
-        monkeypatch.setattr(torch.Tensor, "to", to_spy)
-        monkeypatch.setattr(torch.Tensor, "tolist", tolist_spy)
 
 
 # -- the engine: numpy and torch give the same fit ------------------------------------
@@ -97,9 +76,9 @@ CASES = [((6, 5, 4, 5), [2, 3, 4, 2, 2]), ((4, 5, 4, 3, 4), [2, 2, 3, 2, 2, 2])]
 def test_fit_tensor_ring_torch_matches_numpy(shape, ranks, init, device):
     x = noisy_ring(shape, ranks, seed=3)
     kw = {"init": init, "n_iter_max": 15, "tol": 1e-10, "n_restarts": 2}
-    cores_np, info_np = engine.fit_tensor_ring(x, ranks, rng=np.random.default_rng(0), **kw)
+    cores_np, info_np = _ring_fit.fit_tensor_ring(x, ranks, engine_settings(seed=0, **kw))
     xt = torch.tensor(x, device=device)
-    cores_t, info_t = engine.fit_tensor_ring(xt, ranks, rng=np.random.default_rng(0), **kw)
+    cores_t, info_t = _ring_fit.fit_tensor_ring(xt, ranks, engine_settings(seed=0, **kw))
     assert len(info_t.errors) == len(info_np.errors)
     np.testing.assert_allclose(info_t.errors, info_np.errors, rtol=1e-8, atol=1e-12)
     assert info_t.stop_reason == info_np.stop_reason
@@ -114,18 +93,18 @@ def test_tr_svd_and_random_ring_match_numpy(device):
     x = noisy_ring(shape, ranks, seed=4)
     xt = torch.tensor(x, device=device)
     for c_t, c_np in zip(
-        engine.tr_svd(xt, ranks, np.random.default_rng(1)),
-        engine.tr_svd(x, ranks, np.random.default_rng(1)),
+        _starts.tr_svd(xt, ranks, np.random.default_rng(1)),
+        _starts.tr_svd(x, ranks, np.random.default_rng(1)),
     ):
         assert c_t.device.type == device
         assert rel(host(c_t), c_np) < 1e-10
-    ring_np = engine.random_ring(shape, ranks, np.random.default_rng(2), scale=3.0)
-    ring_t = engine.random_ring(shape, ranks, np.random.default_rng(2), scale=3.0, like=xt)
+    ring_np = _starts.random_ring(shape, ranks, np.random.default_rng(2), scale=3.0)
+    ring_t = _starts.random_ring(shape, ranks, np.random.default_rng(2), scale=3.0, like=xt)
     for c_t, c_np in zip(ring_t, ring_np):
         assert c_t.dtype == torch.float64 and c_t.device.type == device
         np.testing.assert_array_equal(host(c_t), c_np)
     np.testing.assert_allclose(
-        host(engine.ring_to_tensor(ring_t)), engine.ring_to_tensor(ring_np), rtol=1e-12
+        host(_starts.ring_to_tensor(ring_t)), _starts.ring_to_tensor(ring_np), rtol=1e-12
     )
 
 
@@ -135,7 +114,7 @@ def test_leading_basis_signs_are_fixed(device):
 
     a = np.random.default_rng(5).standard_normal((7, 30))
     for arr in (a, a.T.copy(), torch.tensor(a, device=device), torch.tensor(a.T, device=device)):
-        u = engine._leading_basis(array_api_compat.array_namespace(arr), arr, 4, None)
+        u = _linalg.leading_basis(array_api_compat.array_namespace(arr), arr, 4, None)
         u = host(u) if isinstance(u, torch.Tensor) else u
         top = u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])]
         assert np.all(top > 0)
@@ -146,8 +125,8 @@ def test_solve_spd_torch_matches_numpy(singular, device):
     rng = np.random.default_rng(6)
     a = rng.standard_normal((8, 5 if singular else 12))
     m, b = a @ a.T, rng.standard_normal((8, 3))
-    y_np = engine._solve_spd(m, b)
-    y_t = engine._solve_spd(torch.tensor(m, device=device), torch.tensor(b, device=device))
+    y_np = _linalg.solve_spd(m, b)
+    y_t = _linalg.solve_spd(torch.tensor(m, device=device), torch.tensor(b, device=device))
     assert y_t.device.type == device
     assert rel(host(y_t), y_np) < 1e-8
     if singular:  # the minimum-norm solution: nothing in the null space of M

@@ -1,0 +1,88 @@
+"""Rank selection by a relative error target ``eps`` for the ring fits (STT, STR)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import array_api_compat
+
+from ..exceptions import ConvergenceWarning
+from ._prepare import frobenius_norm
+
+__all__ = ["tt_svd_ranks", "grow_until_eps", "unfolding_caps"]
+
+
+def tt_svd_ranks(x, eps, t):
+    """TT-SVD ranks at accuracy ``eps`` (Oseledets 2011), rounded up to multiples of t.
+
+    Runs in the tensor's library and on its device; each rank is one scalar read.
+    """
+    xp = array_api_compat.array_namespace(x)
+    shape = x.shape
+    n = len(shape)
+    delta_sq = (eps * frobenius_norm(xp, x)) ** 2 / (n - 1)
+    ranks = []
+    rest = xp.reshape(x, (shape[0], -1))
+    r_prev = 1
+    for k in range(n - 1):
+        a = xp.reshape(rest, (r_prev * shape[k], -1))
+        _, s, vt = xp.linalg.svd(a, full_matrices=False)
+        # tail[j] = Σ_{i≥j} s_i², non-increasing: the count of tail >= δ² is the rank.
+        tail = xp.flip(xp.cumulative_sum(xp.flip(s**2)))
+        r = int(xp.sum(xp.astype(tail >= delta_sq, xp.int64))) if s.shape[0] else 1
+        r = max(1, min(r, s.shape[0]))
+        ranks.append(r)
+        rest = s[:r, None] * vt[:r, :]
+        r_prev = r
+    return [t * math.ceil(r / t) for r in ranks]
+
+
+def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
+    """Refit with bonds grown by ``step`` until the relative error is at most ``eps``.
+
+    ``fit(bonds) -> (cores, info)``; ``n_params(bonds)`` counts the parameters. Stops
+    with a ConvergenceWarning that says why when every bond is at its cap or the next
+    ranks would store more numbers than the tensor. Returns ``(cores, info, bonds)``
+    with ``info.ranks_used`` set.
+    """
+    bonds = [min(r, c) for r, c in zip(bonds, caps)]
+    while True:
+        cores, info = fit(bonds)
+        if info.rel_error <= eps or info.stop_reason == "callback":
+            break
+        grown = [min(r + step, c) for r, c in zip(bonds, caps)]
+        reason = None
+        if grown == bonds:
+            reason = f"every bond reached its cap {caps} (the unfolding sizes rounded up to t)"
+        elif n_params(grown) > full_size:
+            reason = (
+                f"the next ranks {grown} would store more parameters than the tensor ({full_size})"
+            )
+        if reason is not None:
+            warnings.warn(
+                f"{fname} did not reach eps={eps}: relative error {info.rel_error:.3e} "
+                f"at ranks {bonds}; stopped because {reason}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+            break
+        bonds = grown
+    info.ranks_used = tuple(bonds)
+    return cores, info, bonds
+
+
+def unfolding_caps(shape, t, ring=False):
+    """Largest useful bond per position, rounded up to a multiple of ``t``.
+
+    Bond ``k`` (between modes ``k−1`` and ``k``) of a train cannot usefully exceed the
+    rank of the matching unfolding. A ring's bonds share each cut between two of them
+    (``r_0·r_k`` against the unfolding rank), so no single bond has such a bound:
+    with ``ring=True`` all ``N`` bonds get the largest train cap, and the parameter
+    count stops the growth.
+    """
+    n = len(shape)
+    caps = [t * math.ceil(min(math.prod(shape[:k]), math.prod(shape[k:])) / t) for k in range(1, n)]
+    if ring:
+        caps = [max(caps)] * n
+    return caps

@@ -1,0 +1,79 @@
+"""Starting cores of the ring fits: one TR-SVD sweep, or random cores; and a ring's tensor."""
+
+from __future__ import annotations
+
+import math
+
+import array_api_compat
+
+from ._linalg import contig, leading_basis, on
+
+__all__ = ["tr_svd", "random_ring", "ring_to_tensor"]
+
+
+def tr_svd(tensor, ranks, rng):
+    """One TR-SVD sweep (Zhao et al. 2016, Alg. 1) with the given ring ranks.
+
+    The first unfolding is truncated to ``r_0·r_1`` and its basis split into
+    ``(a_1, a_0)`` with ``a_0`` fastest (column ``a_1·r_0 + a_0``), which for an STT
+    ring is exactly the first STT core; the rest is a TT-SVD sweep.
+
+    Parameters
+    ----------
+    tensor : array (numpy, torch, ...), real floating, C-contiguous
+    ranks : sequence of int, length N + 1, ``ranks[0] == ranks[N]``
+    rng : numpy.random.Generator
+        For the noise that pads rank-deficient unfoldings.
+
+    Returns
+    -------
+    list of arrays
+        In the tensor's library, device and dtype.
+    """
+    xp = array_api_compat.array_namespace(tensor)
+    shape = tuple(tensor.shape)
+    n = len(shape)
+    r0, r1 = ranks[0], ranks[1]
+    a = xp.reshape(tensor, (shape[0], -1))
+    u = leading_basis(xp, a, r0 * r1, rng)
+    cores = [contig(xp.permute_dims(xp.reshape(u, (shape[0], r1, r0)), (2, 0, 1)))]
+    rest = xp.reshape(u.T @ a, (r1, r0, -1))
+    rest = contig(xp.permute_dims(rest, (0, 2, 1)))  # (r1, I_1..I_{N-1}, r0)
+    for k in range(1, n - 1):
+        a = xp.reshape(rest, (ranks[k] * shape[k], -1))
+        u = leading_basis(xp, a, ranks[k + 1], rng)
+        cores.append(xp.reshape(u, (ranks[k], shape[k], ranks[k + 1])))
+        rest = u.T @ a
+    cores.append(xp.reshape(rest, (ranks[n - 1], shape[n - 1], ranks[0])))
+    return cores
+
+
+def random_ring(shape, ranks, rng, scale=1.0, like=None):
+    """Random normal ring cores, scaled so the ring has norm about ``scale``.
+
+    The draws come from ``rng`` (numpy) whatever the backend; ``like`` (an array)
+    gives the library, device and dtype of the cores (numpy float64 when None).
+    """
+    n = len(shape)
+    cores = [rng.standard_normal((ranks[k], shape[k], ranks[k + 1])) for k in range(n)]
+    per = (scale / math.sqrt(math.prod(shape) * math.prod(ranks[:-1]))) ** (1.0 / n)
+    cores = [c * per for c in cores]
+    if like is None:
+        return cores
+    xp = array_api_compat.array_namespace(like)
+    return [xp.asarray(c, **on(like)) for c in cores]
+
+
+def ring_to_tensor(cores):
+    """Full tensor of a ring, by left-to-right GEMMs and one final trace (cores' library)."""
+    xp = array_api_compat.array_namespace(*cores)
+    r0 = cores[0].shape[0]
+    p = xp.reshape(cores[0], (r0, -1))  # (r0, I_0 r_1)
+    for h in cores[1:-1]:
+        p = xp.reshape(p, (-1, h.shape[0])) @ xp.reshape(h, (h.shape[0], -1))
+    h = cores[-1]
+    rn = h.shape[0]
+    p = xp.reshape(p, (r0, -1, rn))  # (a0, J, a_{N-1})
+    # X[J, i] = Σ_{a0, b} p[a0, J, b] h[b, i, a0]
+    out = xp.tensordot(p, h, axes=([0, 2], [2, 0]))
+    return xp.reshape(out, tuple(c.shape[1] for c in cores))

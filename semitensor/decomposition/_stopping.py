@@ -1,0 +1,63 @@
+"""When a fit stops, in one place for all three fits (STTu, STT, STR).
+
+A fit records its relative error after the start and after every sweep
+(`~semitensor.decomposition.fitinfo.FitInfo.errors`) and stops at the first of:
+
+* ``"exact"``: the error is at rounding level (`exact_level` of the working dtype);
+* ``"tol"``: the error has settled (`settled`);
+* ``"callback"``: the callback returned True;
+* ``"n_iter_max"``: the sweep budget is spent; a `ConvergenceWarning` says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from ..exceptions import ConvergenceWarning
+
+__all__ = ["logger", "exact_level", "settled", "warn_unconverged"]
+
+#: Every fit logs on this logger (one line per sweep at INFO with ``verbose``, else DEBUG).
+logger = logging.getLogger("semitensor.decomposition")
+
+# A relative error below this many rounding units of the working dtype is an exact fit:
+# the reconstruction itself rounds at about N·u (float64: 2.2e-13).
+_EXACT_UNITS = 1e3
+
+
+def exact_level(dtype_eps):
+    """Relative error treated as an exact fit, for a dtype of unit roundoff ``dtype_eps``."""
+    return _EXACT_UNITS * dtype_eps
+
+
+def settled(errors, tol):
+    """True when the error is predicted to change by less than ``tol`` from now on.
+
+    With the last two decreases ``d_1, d_2`` and the linear-convergence rate
+    ``ρ = d_2/d_1``, the remaining decrease is about ``d_2·ρ/(1−ρ)``; the test is
+    ``d_2·min(1/(1−ρ), 10) < tol``, so a fit converging at rate 0.6 does not stop at
+    ``2.5·tol`` above its limit, and a stalled one (ρ → 1) is stopped at ``tol/10``.
+    """
+    d2 = errors[-2] - errors[-1]
+    if abs(d2) >= tol:
+        return False
+    factor = 1.0
+    if len(errors) >= 3:
+        d1 = errors[-3] - errors[-2]
+        if d1 > 0 and d2 > 0:
+            rho = d2 / d1
+            factor = 10.0 if rho >= 0.9 else 1.0 / (1.0 - rho)
+    return abs(d2) * factor < tol
+
+
+def warn_unconverged(info, fname, n_iter_max, tol):
+    """Warn with ConvergenceWarning when a fit ran out of sweeps."""
+    if info.stop_reason == "n_iter_max":
+        warnings.warn(
+            f"{fname} stopped after n_iter_max={n_iter_max} sweeps before the relative "
+            f"error settled within tol={tol} (last error {info.rel_error:.3e}); "
+            "increase n_iter_max or tol",
+            ConvergenceWarning,
+            stacklevel=3,
+        )

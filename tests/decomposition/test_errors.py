@@ -1,0 +1,63 @@
+"""One vocabulary of argument errors for the three fits (STTu, STT, STR).
+
+Every keyword the fits share is checked by the same function of
+`semitensor._validation`, so the same bad value gets the same exception and the same
+message from each fit. Per-fit rules (rank multiples, init cores) are tested with
+each fit.
+"""
+
+import numpy as np
+import pytest
+
+from semitensor.decomposition.str import str_decompose
+from semitensor.decomposition.stt import stt_decompose
+from semitensor.decomposition.sttu import sttu_decompose
+from tests.conftest import BACKENDS, to_backend
+
+FITS = {"sttu": sttu_decompose, "stt": stt_decompose, "str": str_decompose}
+
+X = np.random.default_rng(0).random((4, 6, 4))
+
+SHARED = [
+    (dict(tensor=np.full((4, 6, 4), np.nan)), ValueError, r"tensor contains NaN or Inf"),
+    (dict(tensor=np.ones((4, 6, 4)) * 1j), TypeError, r"tensor must be real"),
+    (dict(ranks=None), ValueError, r"give ranks \(.*\) or eps; got neither"),
+    (dict(eps=0.1), ValueError, r"give either ranks or eps, not both"),
+    (dict(ranks=None, eps=2.0), ValueError, r"eps must be a number in \(0, 1\); got 2.0"),
+    (dict(ranks=None, eps=0.0), ValueError, r"eps must be a number in \(0, 1\); got 0.0"),
+    (
+        dict(ranks=None, eps="0.1"),
+        TypeError,
+        r"eps must be a number in \(0, 1\) or None; got '0.1'",
+    ),
+    (dict(ranks=None, eps=True), TypeError, r"eps must be a number in \(0, 1\) or None; got True"),
+    (dict(tol=-1.0), ValueError, r"tol must be a finite non-negative number; got -1.0"),
+    (dict(tol=float("nan")), ValueError, r"tol must be a finite non-negative number; got nan"),
+    (dict(tol="1e-3"), TypeError, r"tol must be a non-negative number; got '1e-3' of type str"),
+    (dict(tol=False), TypeError, r"tol must be a non-negative number; got False"),
+    (dict(n_iter_max=0), ValueError, r"n_iter_max must be a positive integer; got 0"),
+    (dict(n_iter_max=2.5), TypeError, r"n_iter_max must be a positive integer; got 2.5"),
+    (dict(callback=3), TypeError, r"callback must be callable or None; got 3 of type int"),
+    (dict(random_state="x"), TypeError, r"random_state must be None, an int"),
+    (dict(side="up"), ValueError, r"side must be 'left' or 'right'; got 'up'"),
+    (dict(method="bogus"), ValueError, r"method must be .*; got 'bogus'"),
+    (dict(t=0), ValueError, r"t must be a positive integer; got 0"),
+    (dict(t="2"), TypeError, r"t must be a positive int or a list of one per"),
+]
+
+
+@pytest.mark.parametrize("fit", FITS)
+@pytest.mark.parametrize("kwargs, err, match", SHARED)
+def test_shared_keywords_fail_alike(fit, kwargs, err, match):
+    args = {"tensor": X, "ranks": 2, "t": 2, **kwargs}
+    with pytest.raises(err, match=match):
+        FITS[fit](**args)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fit", FITS)
+def test_fits_refuse_complex_input(backend, fit):
+    rng = np.random.default_rng(1)
+    x = to_backend(rng.standard_normal((4, 6, 4)) + 1j * rng.standard_normal((4, 6, 4)), backend)
+    with pytest.raises(TypeError, match="tensor must be real"):
+        FITS[fit](x, 2, 2)

@@ -1,0 +1,97 @@
+"""Test oracles: the SPEC's definitions written with explicit Kronecker products.
+
+Slow on purpose: every fast route in the library is checked against these.
+"""
+
+import math
+
+import numpy as np
+
+from semitensor.formats.stt import STTTensor
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+
+def to_np(x):
+    """Any array back to numpy."""
+    if torch is not None and isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def kron_stp(a, b, side="left"):
+    """SPEC §1 by its definition (Kronecker products): the test oracle of the STP."""
+    n, p = a.shape[1], b.shape[0]
+    t = math.lcm(n, p)
+    ia, ib = np.eye(t // n), np.eye(t // p)
+    if side == "left":
+        return np.kron(a, ia) @ np.kron(b, ib)
+    return np.kron(ia, a) @ np.kron(ib, b)
+
+
+def kron_factor(u, t, side="left"):
+    """``U ⊗ I_t`` (left) or ``I_t ⊗ U`` (right): the slow Kronecker definition."""
+    return np.kron(u, np.eye(t)) if side == "left" else np.kron(np.eye(t), u)
+
+
+def kron_to_tensor(core, factors, t, side="left"):
+    """STTu (SPEC §4) by the definition: mode products with the Kronecker factors."""
+    x = np.asarray(core)
+    ts = [t] * len(factors) if isinstance(t, int) else t
+    for n, (u, tn) in enumerate(zip(factors, ts)):
+        full = kron_factor(np.asarray(u), tn, side)
+        x = np.moveaxis(np.tensordot(full, x, axes=(1, n)), 0, n)
+    return x
+
+
+def slow_stt(cores, side="left"):
+    """Every STT entry as G_1(i_1) ⋉ … ⋉ G_N(i_N), through np.kron."""
+    shape = tuple(g.shape[1] for g in cores)
+    out = np.empty(shape)
+    for idx in np.ndindex(*shape):
+        p = cores[0][:, idx[0], :]
+        for g, i in zip(cores[1:], idx[1:]):
+            p = kron_stp(p, g[:, i, :], side)
+        assert p.shape == (1, 1)
+        out[idx] = p[0, 0]
+    return out
+
+
+def slow_str(cores, ts, side="left"):
+    """Every STR entry as tr(G_1(i_1) (G_2(i_2) ⊗ I_t) …), with explicit Kronecker factors."""
+    shape = [g.shape[1] for g in cores]
+    out = np.zeros(shape)
+    for idx in np.ndindex(*shape):
+        p = cores[0][:, idx[0], :]
+        for k in range(1, len(cores)):
+            p = p @ kron_factor(cores[k][:, idx[k], :], ts[k - 1], side)
+        out[idx] = np.trace(p)
+    return out
+
+
+def random_stt_cores(shape, bonds, ts, rng):
+    """Random STT cores of bond sizes ``bonds`` and interior factors ``ts``."""
+    n = len(shape)
+    cores = [rng.standard_normal((1, shape[0], bonds[0]))]
+    for k in range(1, n - 1):
+        cores.append(
+            rng.standard_normal((bonds[k - 1] // ts[k - 1], shape[k], bonds[k] // ts[k - 1]))
+        )
+    cores.append(rng.standard_normal((bonds[-1], shape[-1], 1)))
+    return cores
+
+
+def random_stt_tensor(shape, rank, t, seed):
+    """The full tensor of a random STT of uniform bond ``rank``."""
+    rng = np.random.default_rng(seed)
+    n = len(shape)
+    cores = random_stt_cores(shape, [rank] * (n - 1), [t] * (n - 2), rng)
+    return STTTensor(cores, t).to_tensor()
+
+
+def rel_err(a, b):
+    """``‖a − b‖/‖b‖`` for arrays of any library."""
+    return float(np.linalg.norm(to_np(a) - to_np(b)) / np.linalg.norm(to_np(b)))
