@@ -8,10 +8,16 @@ from .decomposition.str import str_decompose
 from .decomposition.stt import stt_decompose
 from .decomposition.sttu import sttu_decompose
 from .exceptions import ConvergenceWarning, RankWarning, SemitensorWarning
-from .formats._base import STPFormat, reconstruct
-from .formats.str import STRTensor, str_to_tensor
-from .formats.stt import STTTensor, stt_to_tensor
-from .formats.sttu import STTuTensor, sttu_to_tensor
+from .formats import (
+    STPFormat,
+    STRTensor,
+    STTTensor,
+    STTuTensor,
+    reconstruct,
+    str_to_tensor,
+    stt_to_tensor,
+    sttu_to_tensor,
+)
 from .io import load, save
 from .matrices import logical_vector, power_reducing_matrix, structure_matrix, swap_matrix
 from .product import rstp, stp, stp_cost, stp_shape

@@ -16,94 +16,18 @@ import math
 import numbers
 from dataclasses import dataclass
 
-import numpy as np
-
-from .._namespace import as_arrays, is_torch, to_numpy
+from .._namespace import as_arrays, is_torch
 from .._validation import check_finite, check_positive_int, check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._prepare import check_settings
 from ._stopping import exact_level, logger, warn_unconverged
+from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 from .fitinfo import FitInfo
 
 __all__ = ["sttu_decompose"]
 
 _METHODS = ("hosvd", "hooi")
-# Batched Gram products pay off once each batch has this many columns (as in tenalg).
-_BATCHED_MIN_COLS = 32
-# The Gram route is trusted for a kept direction when its eigenvalue exceeds the
-# Gram's rounding level (about J·u·λ_max) by this factor: the fit then loses at most
-# about u·σ_1/σ_k ≲ 1e-10 relative to an SVD.
-_GRAM_MARGIN = 1e4
-
-
-def _mode_blocks(xp, x, n, t, side):
-    """View ``x`` as ``(b, J, c)``; its ``(J, b·c)`` flattening is ``Z_n`` (up to column order)."""
-    shape = tuple(x.shape)
-    pre, post = math.prod(shape[:n]), math.prod(shape[n + 1 :])
-    j = shape[n] // t
-    if side == "left":  # i_n = k·t + σ: k slow, σ joins the columns
-        return xp.reshape(x, (pre, j, t * post))
-    return xp.reshape(x, (pre * t, j, post))  # i_n = σ·J + k
-
-
-def _flatten(xp, x3):
-    """``Z_n`` itself, ``J × (b·c)`` (one copy)."""
-    b, j, c = x3.shape
-    if b == 1:
-        return x3[0, ...]
-    return xp.reshape(xp.permute_dims(x3, (1, 0, 2)), (j, b * c))
-
-
-def _gram(xp, x3):
-    """``Z_n Z_nᵀ`` without forming ``Z_n`` where a batched product avoids the copy."""
-    b, j, c = x3.shape
-    if b == 1:
-        z = x3[0, ...]
-        return z @ xp.matrix_transpose(z)
-    if c == 1:
-        z = x3[..., 0]
-        return xp.matrix_transpose(z) @ z
-    if c >= _BATCHED_MIN_COLS:
-        return xp.sum(x3 @ xp.matrix_transpose(x3), axis=0)
-    z = _flatten(xp, x3)
-    return z @ xp.matrix_transpose(z)
-
-
-def _spectrum(xp, x3, use_svd):
-    """Left singular vectors of ``Z_n`` (descending) and all squared singular values.
-
-    Returns ``(vectors, sq, route)``: ``vectors`` is ``J × J`` (a full basis),
-    ``sq`` a numpy array of length ``J`` (zeros beyond the rank), ``route`` is
-    ``"gram"`` or ``"svd"``. The Gram route (symmetric eigendecomposition of the
-    ``J × J`` matrix ``Z_nZ_nᵀ``) is used for wide ``Z_n`` unless ``use_svd``.
-    """
-    b, j, c = x3.shape
-    if not use_svd and j <= b * c:
-        lam, vecs = xp.linalg.eigh(_gram(xp, x3))
-        sq = to_numpy(lam)[::-1].clip(min=0.0)
-        return xp.flip(vecs, axis=1), sq, "gram"
-    z = _flatten(xp, x3)
-    full = j > b * c  # a full basis is needed when J exceeds the column count
-    u, s, _ = xp.linalg.svd(z, full_matrices=full)
-    sq = np.zeros(j)
-    sq[: s.shape[0]] = to_numpy(s) ** 2
-    return u, sq, "svd"
-
-
-def _gram_resolves(sq, k, j, dtype_eps):
-    """Whether the ``k`` leading Gram eigenvalues all sit above the Gram's rounding level."""
-    return sq[0] == 0.0 or sq[k - 1] > _GRAM_MARGIN * j * dtype_eps * sq[0]
-
-
-def _rank_for_eps(sq, budget):
-    """Smallest ``k >= 1`` whose discarded energy ``Σ_{i>k} sq_i`` is at most ``budget``."""
-    tail = 0.0
-    k = len(sq)
-    while k > 1 and tail + sq[k - 1] <= budget:
-        tail += sq[k - 1]
-        k -= 1
-    return k
 
 
 @dataclass(frozen=True)
@@ -128,10 +52,10 @@ class _Problem:
 
     def subspace(self, y, n, k):
         """Leading ``k``-dimensional left singular subspace of ``Z_n(y)`` (orthonormal)."""
-        x3 = _mode_blocks(self.xp, y, n, self.t[n], self.side)
-        vecs, sq, route = _spectrum(self.xp, x3, use_svd=False)
-        if route == "gram" and not _gram_resolves(sq, k, x3.shape[1], self.dtype_eps):
-            vecs, _, _ = _spectrum(self.xp, x3, use_svd=True)
+        x3 = mode_blocks(self.xp, y, n, self.t[n], self.side)
+        vecs, sq, route = spectrum(self.xp, x3, use_svd=False)
+        if route == "gram" and not gram_resolves(sq, k, x3.shape[1], self.dtype_eps):
+            vecs, _, _ = spectrum(self.xp, x3, use_svd=True)
         return vecs[:, :k]
 
     def rel_error(self, core, factors):
@@ -393,13 +317,13 @@ def _hosvd(prob, ranks, eps):
         return [prob.subspace(prob.x, n, ranks[n] // prob.t[n]) for n in range(n_modes)]
     factors = []
     for n in range(n_modes):
-        x3 = _mode_blocks(prob.xp, prob.x, n, prob.t[n], prob.side)
+        x3 = mode_blocks(prob.xp, prob.x, n, prob.t[n], prob.side)
         j = x3.shape[1]
         use_svd = eps**2 / n_modes < 100 * j * j * prob.dtype_eps
-        vecs, sq, _ = _spectrum(prob.xp, x3, use_svd=use_svd)
-        k = _rank_for_eps(sq, eps**2 * prob.norm_x**2 / n_modes)
-        if not use_svd and not _gram_resolves(sq, k, j, prob.dtype_eps):
-            vecs, _, _ = _spectrum(prob.xp, x3, use_svd=True)
+        vecs, sq, _ = spectrum(prob.xp, x3, use_svd=use_svd)
+        k = rank_for_eps(sq, eps**2 * prob.norm_x**2 / n_modes)
+        if not use_svd and not gram_resolves(sq, k, j, prob.dtype_eps):
+            vecs, _, _ = spectrum(prob.xp, x3, use_svd=True)
         factors.append(vecs[:, :k])
     return factors
 
