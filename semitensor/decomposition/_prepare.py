@@ -22,6 +22,7 @@ from .._validation import (
     check_choice,
     check_eps,
     check_finite,
+    check_nonnegative_int,
     check_positive_int,
     check_t,
     check_tol,
@@ -54,6 +55,7 @@ class FitSettings:
     verbose: bool
     callback: Callable | None
     init: Any = "svd"
+    warmup: Any = "auto"
 
 
 def check_settings(
@@ -69,6 +71,7 @@ def check_settings(
     callback,
     n_restarts=1,
     init="svd",
+    warmup="auto",
 ):
     """Validate the keywords shared by the fits; return a `FitSettings`."""
     return FitSettings(
@@ -82,7 +85,15 @@ def check_settings(
         verbose=bool(verbose),
         callback=check_callback(callback),
         init=init,
+        warmup=check_warmup(warmup),
     )
+
+
+def check_warmup(warmup):
+    """``"auto"`` or a number of two-core warm-up sweeps >= 0."""
+    if isinstance(warmup, str):
+        return check_choice(warmup, "warmup", ("auto",))
+    return check_nonnegative_int(warmup, "warmup")
 
 
 def check_uniform_t(t, count, what, fname):

@@ -186,8 +186,13 @@ class Sweeper:
             gl = _gram_step_left(xp, _eye_gram(xp, h) if gl is None else gl, h)
         raise AssertionError("unreachable: the loop returns at its last core")
 
-    def two_core_sweep(self, rng):
-        """One DMRG-style sweep over all bonds, the ring bond included."""
+    def two_core_sweep(self, rng, abort_above=None):
+        """One DMRG-style sweep over all bonds, the ring bond included.
+
+        Returns the error after it, or None as soon as the error after a bond update
+        exceeds ``abort_above`` (the cores are then partly updated: the caller keeps
+        the state it had before the sweep).
+        """
         xp = self.xp
         ring = self.ring
         n = ring.n
@@ -198,9 +203,11 @@ class Sweeper:
             b = self._rhs(k, 2, left, chains)
             gram = _block_gram(xp, gl, grams[k + 2])
             block, _ = self._solve(b, gram)
-            hk, hk1, _ = split_in_metric(
+            hk, hk1, rel = split_in_metric(
                 xp, block, b, gram, ring.shape[k], ring.cores[k].shape[2], rng
             )
+            if abort_above is not None and self._rel(*rel) > abort_above:
+                return None
             ring.cores[k], ring.cores[k + 1] = hk, hk1
             left = self._advance(k, left, hk)
             gl = _gram_step_left(xp, _eye_gram(xp, hk) if gl is None else gl, hk)

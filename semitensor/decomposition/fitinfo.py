@@ -25,6 +25,13 @@ class FitInfo:
         returned True), ``"closed_form"``.
     errors : list of float
         Relative error ``‖X − X̂‖/‖X‖`` after the initialisation and after each sweep.
+    times : list of float
+        Seconds since the fit started, when each entry of ``errors`` was recorded
+        (the start included): ``zip(info.times, info.errors)`` is the fit's
+        error-against-time curve.
+    two_core_sweeps : int
+        How many of the ``n_iter`` sweeps were two-core (warm-up) sweeps, kept or
+        reverted (ring fits only).
     ranks_used : tuple or None
         The ranks chosen when ``eps`` picked them (``None`` when they were given).
     """
@@ -35,6 +42,8 @@ class FitInfo:
     stop_reason: str = ""
     errors: list = field(default_factory=list)
     ranks_used: tuple | None = None
+    times: list = field(default_factory=list)
+    two_core_sweeps: int = 0
 
     @property
     def rel_error(self):

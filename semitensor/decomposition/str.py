@@ -40,9 +40,10 @@ def str_decompose(
     method="als",
     init="svd",
     n_iter_max=100,
-    tol=1e-8,
+    tol=1e-4,
     eps=None,
     n_restarts=1,
+    warmup="auto",
     random_state=None,
     verbose=False,
     callback=None,
@@ -66,9 +67,10 @@ def str_decompose(
     init : {"svd", "random"} or STRTensor, default "svd"
         Start of the ALS. An STRTensor must have the shape, ranks, ``t`` and side of
         the fit (only its partial-trace ring matters, see Notes).
-    n_iter_max, tol, eps, n_restarts, random_state, verbose, callback
-        As in `~semitensor.decomposition.stt.stt_decompose` (the same engine and
-        stopping rule); ``callback(iteration, str_tensor, rel_error)``.
+    n_iter_max, tol, eps, n_restarts, warmup, random_state, verbose, callback
+        As in `~semitensor.decomposition.stt.stt_decompose` (the same engine, the
+        same stopping rule and warm-up); ``callback(iteration, str_tensor,
+        rel_error)``.
 
     Returns
     -------
@@ -135,6 +137,7 @@ def str_decompose(
         random_state=random_state,
         verbose=verbose,
         callback=callback,
+        warmup=warmup,
     )
     bonds = check_bond_list(ranks, n, t, settings.eps, f"N = {n} bond sizes R_0..R_{n - 1}")
     shape = tuple(x.shape)

@@ -21,7 +21,7 @@ from .._validation import check_finite, check_positive_int, check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._prepare import check_settings
-from ._stopping import exact_level, logger, warn_unconverged
+from ._stopping import exact_level, logger, settled, warn_unconverged
 from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 from .fitinfo import FitInfo
 
@@ -119,7 +119,7 @@ def sttu_decompose(
     side="left",
     method="hooi",
     n_iter_max=100,
-    tol=1e-8,
+    tol=1e-4,
     eps=None,
     random_state=None,
     verbose=False,
@@ -147,8 +147,10 @@ def sttu_decompose(
         ``Z_n``); ``"hooi"``: that start refined by structured HOOI sweeps.
     n_iter_max : int, default 100
         Maximum number of HOOI sweeps (each updates every factor once).
-    tol : float, default 1e-8
-        HOOI stops when the relative error changes by less than ``tol`` in a sweep.
+    tol : float, default 1e-4
+        HOOI stops when the error is predicted to fall by less than ``tol`` times
+        itself over the remaining sweeps: the rule of every fit of the library (see
+        `~semitensor.decomposition.stt.stt_decompose`, Notes).
     eps : float, optional
         Relative error target used when ``ranks`` is None: the smallest ranks
         (multiples of ``t_n``) whose HOSVD error bound is at most ``eps·‖X‖`` (see
@@ -370,7 +372,7 @@ def _hooi(prob, factors, info, n_iter_max, tol, callback, level):
         )
         if err <= exact_level(prob.dtype_eps):
             info.converged, info.stop_reason = True, "exact"
-        elif change < tol:
+        elif settled(info.errors, tol):
             info.converged, info.stop_reason = True, "tol"
         elif stop:
             info.stop_reason = "callback"
