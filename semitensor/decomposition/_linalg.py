@@ -9,16 +9,22 @@ not only the tensor, are the same on every backend.
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import array_api_compat
 import numpy as np
 import scipy.linalg
 
-__all__ = ["contig", "solve_spd", "vdot", "on", "fix_signs", "leading_basis"]
+__all__ = ["contig", "solve_spd", "vdot", "on", "fix_signs", "leading_basis", "small_blas"]
 
 # Relative size of the noise used to pad SVD bases that an unfolding cannot fill.
 _PAD = 1e-3
+# Below this many entries a fit's BLAS calls are many and small, and OpenBLAS's
+# threads cost more than they give (measured: a warm-up sweep 5-16x and a whole small
+# fit about 3x slower on 2 threads than on 1); above it the contraction of the data
+# is one large GEMM per sweep, which threads speed up.
+_SMALL_BLAS_ENTRIES = 1 << 24
 
 
 def contig(x):
@@ -123,3 +129,20 @@ def leading_basis(xp, a, k, rng):
         noise = rng.standard_normal((m, k - q)) * _PAD / math.sqrt(m)
         u = xp.concat([u, xp.asarray(noise, **on(a))], axis=1)
     return u
+
+
+@contextlib.contextmanager
+def small_blas(x):
+    """Run the enclosed numpy work on one BLAS thread when ``x`` is small (see above).
+
+    The limit holds only inside the block and is restored after it (threadpoolctl);
+    it never raises a thread count, and leaves torch, whose CPU GEMMs are threaded by
+    torch itself, and larger tensors alone.
+    """
+    if not isinstance(x, np.ndarray) or x.size >= _SMALL_BLAS_ENTRIES:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield

@@ -56,6 +56,8 @@ class FitSettings:
     callback: Callable | None
     init: Any = "svd"
     warmup: Any = "auto"
+    #: Stop as soon as the error is at most this (the eps rank search); None: never.
+    stop_at: float | None = None
 
 
 def check_settings(
@@ -154,9 +156,10 @@ def check_init(init, cls, settings, *, shape, bonds, t, side):
 def prepare_tensor(tensor):
     """Check an input tensor and copy it to float64 in its own library, on its device.
 
-    Returns ``(xp, x, out_dtype, device)``: the namespace, the float64 copy (the
-    input is never modified, and a torch copy carries no autograd graph), and the
-    dtype and device of the result (the input's floating dtype, float64 otherwise).
+    Returns ``(xp, x, out_dtype, device)``: the namespace, the float64 data (the
+    input itself when it is float64: the fits never write into it; a torch tensor
+    is detached, so no autograd graph is kept), and the dtype and device of the
+    result (the input's floating dtype, float64 otherwise).
 
     The ring fits run in float64 whatever the input: in float32 the error estimate
     ``‖X‖² − 2<X,X̂> + ‖X̂‖²`` and the normal equations lose too many digits
@@ -176,7 +179,9 @@ def prepare_tensor(tensor):
     if is_torch(x_in):
         x_in = x_in.detach()
     device = device_of(x_in)
-    x = xp.asarray(x_in, dtype=xp.float64, device=device, copy=True)
+    # The fits only read the tensor, so float64 input is used as it is (a memory-mapped
+    # .npy stays on disk); any other dtype costs one float64 copy.
+    x = x_in if x_in.dtype == xp.float64 else xp.asarray(x_in, dtype=xp.float64, device=device)
     out_dtype = x_in.dtype if xp.isdtype(x_in.dtype, "real floating") else xp.float64
     return xp, x, out_dtype, device
 

@@ -39,16 +39,19 @@ def tt_svd_ranks(x, eps, t):
 
 
 def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
-    """Refit with bonds grown by ``step`` until the relative error is at most ``eps``.
+    """Grow the bonds by ``step`` until the relative error is at most ``eps``.
 
-    ``fit(bonds) -> (cores, info)``; ``n_params(bonds)`` counts the parameters. Stops
-    with a ConvergenceWarning that says why when every bond is at its cap or the next
-    ranks would store more numbers than the tensor. Returns ``(cores, info, bonds)``
-    with ``info.ranks_used`` set.
+    ``fit(bonds, previous) -> (ring, info)`` fits at ``bonds``, warm-started from the
+    ``ring`` of the previous, smaller bonds (``previous`` is None at first) and
+    stopping as soon as the error reaches ``eps``; ``n_params(bonds)`` counts the
+    parameters. Stops with a ConvergenceWarning that says why when every bond is at
+    its cap or the next ranks would store more numbers than the tensor. Returns
+    ``(ring, info, bonds)`` with ``info.ranks_used`` set.
     """
     bonds = [min(r, c) for r, c in zip(bonds, caps)]
+    previous = None
     while True:
-        cores, info = fit(bonds)
+        ring, info = fit(bonds, previous)
         if info.rel_error <= eps or info.stop_reason == "callback":
             break
         grown = [min(r + step, c) for r, c in zip(bonds, caps)]
@@ -67,9 +70,9 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
                 stacklevel=3,
             )
             break
-        bonds = grown
+        bonds, previous = grown, ring
     info.ranks_used = tuple(bonds)
-    return cores, info, bonds
+    return ring, info, bonds
 
 
 def unfolding_caps(shape, t, ring=False):

@@ -24,7 +24,7 @@ import time
 
 import array_api_compat
 
-from ._linalg import contig, vdot
+from ._linalg import contig, small_blas, vdot
 from ._prepare import like_tensor
 from ._ring_als import Ring, Sweeper, exact_error
 from ._starts import random_ring, tr_svd
@@ -154,6 +154,9 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
         if err <= _EXACT:
             info.converged, info.stop_reason = True, "exact"
             break
+        if s.stop_at is not None and err <= s.stop_at:
+            info.converged, info.stop_reason = True, "eps"
+            break
         if not two and settled(errors, s.tol):
             info.converged, info.stop_reason = True, "tol"
             break
@@ -184,6 +187,11 @@ def fit_tensor_ring(tensor, ranks, settings, *, wrap=None):
         warm-up is not monotone): if it were, the start is returned and its error
         appended to ``info.errors``.
     """
+    with small_blas(tensor):
+        return _fit_tensor_ring(tensor, ranks, settings, wrap)
+
+
+def _fit_tensor_ring(tensor, ranks, settings, wrap):
     s = settings
     xp = array_api_compat.array_namespace(tensor)
     tensor = contig(tensor)

@@ -6,9 +6,12 @@ import math
 
 import array_api_compat
 
-from ._linalg import contig, leading_basis, on
+from ._linalg import contig, leading_basis, on, vdot
 
-__all__ = ["tr_svd", "random_ring", "ring_to_tensor"]
+__all__ = ["tr_svd", "random_ring", "ring_to_tensor", "grow_ring"]
+
+# Relative size of the noise in the new entries of a grown ring.
+_PAD = 1e-3
 
 
 def tr_svd(tensor, ranks, rng):
@@ -77,3 +80,22 @@ def ring_to_tensor(cores):
     # X[J, i] = Σ_{a0, b} p[a0, J, b] h[b, i, a0]
     out = xp.tensordot(p, h, axes=([0, 2], [2, 0]))
     return xp.reshape(out, tuple(c.shape[1] for c in cores))
+
+
+def grow_ring(cores, ranks, rng):
+    """Ring cores of larger ``ranks`` that start where ``cores`` ended (a warm start).
+
+    Each old core fills the leading block of the new one; the new entries are small
+    noise (relative size 1e-3 of the core's entries), so the ring's tensor moves by
+    about that much and ALS can use the new directions (zeros would leave it stuck).
+    """
+    xp = array_api_compat.array_namespace(*cores)
+    out = []
+    for k, c in enumerate(cores):
+        r, size, q = c.shape
+        rms = math.sqrt(vdot(xp, c, c) / max(1, r * size * q))
+        noise = rng.standard_normal((ranks[k], size, ranks[k + 1])) * (_PAD * rms)
+        big = xp.asarray(noise, **on(c))
+        big[:r, :, :q] = c
+        out.append(big)
+    return out

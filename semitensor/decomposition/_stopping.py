@@ -57,13 +57,13 @@ def settled(errors, tol):
     return abs(d2) * factor < bound
 
 
-def warn_unconverged(info, fname, n_iter_max, tol):
-    """Warn with ConvergenceWarning when a fit ran out of sweeps."""
+def warn_unconverged(info, fname, n_iter_max, tol, stacklevel=3):
+    """Warn with ConvergenceWarning when a fit ran out of sweeps (attributed to its caller)."""
     if info.stop_reason == "n_iter_max":
         warnings.warn(
             f"{fname} stopped after n_iter_max={n_iter_max} sweeps before the relative "
             f"error settled within tol={tol} (last error {info.rel_error:.3e}); "
             "increase n_iter_max or tol",
             ConvergenceWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )

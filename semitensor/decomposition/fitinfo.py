@@ -20,7 +20,8 @@ class FitInfo:
     converged : bool
         Whether the stopping tolerance was met.
     stop_reason : str
-        One of ``"tol"`` (relative error changed by less than ``tol``), ``"exact"``
+        One of ``"tol"`` (the error settled: see `semitensor.decomposition._stopping`),
+        ``"eps"`` (the eps rank search reached its target), ``"exact"``
         (error at rounding level), ``"n_iter_max"``, ``"callback"`` (the callback
         returned True), ``"closed_form"``.
     errors : list of float

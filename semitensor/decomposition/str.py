@@ -25,6 +25,7 @@ from ._prepare import (
 )
 from ._rank_search import grow_until_eps, unfolding_caps
 from ._ring_fit import fit_tensor_ring
+from ._starts import grow_ring
 from ._stopping import warn_unconverged
 from .fitinfo import FitInfo
 
@@ -151,8 +152,11 @@ def str_decompose(
         cores = [embed_first_core(ring[0], t, side), *ring[1:]]
         return STRTensor(cast_cores(xp, cores, out_dtype), t, side)
 
-    def fit(bonds):
-        return fit_tensor_ring(x, str_ring_ranks(bonds, t), settings, wrap=to_out)
+    def fit(bonds, previous=None, settings=settings):
+        ranks = str_ring_ranks(bonds, t)
+        if previous is not None:  # warm start of the eps rank search
+            settings = replace(settings, init=grow_ring(previous, ranks, settings.rng))
+        return fit_tensor_ring(x, ranks, settings, wrap=to_out)
 
     if frobenius_norm(xp, x) == 0.0:
         bonds = bonds or [t] * n
@@ -163,8 +167,9 @@ def str_decompose(
     if bonds is not None:
         ring, info = fit(bonds)
     else:
+        search = replace(settings, stop_at=settings.eps)
         ring, info, bonds = grow_until_eps(
-            fit,
+            lambda b, previous: fit(b, previous, search),
             [t] * n,
             unfolding_caps(shape, t, ring=True),
             t,

@@ -28,22 +28,29 @@ from ._prepare import (
 )
 from ._rank_search import grow_until_eps, tt_svd_ranks, unfolding_caps
 from ._ring_fit import fit_tensor_ring
+from ._starts import grow_ring
 from ._stopping import warn_unconverged
 from .fitinfo import FitInfo
 
 __all__ = ["stt_decompose"]
 
 
-def _fit_fixed(x, bonds, t, side, settings, wrap):
-    """Fit at fixed bonds; returns ``(stt cores, FitInfo)`` in the tensor's library."""
+def _fit_fixed(x, bonds, t, side, settings, wrap, previous=None):
+    """Fit at fixed bonds; returns ``(ring, FitInfo)`` in the tensor's library.
+
+    ``ring`` is the STT's tensor ring (`~semitensor.formats.chain.stt_to_ring`); a
+    ``previous`` ring of smaller bonds warm-starts the fit (the eps rank search).
+    """
     if x.ndim == 2:
         cores, info = _fit_matrix(x, bonds[0], settings.method)
         cb = settings.callback
         if cb is not None and cb(0, wrap(cores), info.rel_error):
             info.stop_reason = "callback"
         return cores, info
-    ring, info = fit_tensor_ring(x, stt_ring_ranks(bonds, t), settings, wrap=wrap)
-    return ring_to_stt(ring, t, side), info
+    ranks = stt_ring_ranks(bonds, t)
+    if previous is not None:
+        settings = replace(settings, init=grow_ring(previous, ranks, settings.rng))
+    return fit_tensor_ring(x, ranks, settings, wrap=wrap)
 
 
 def _fit_matrix(x, r, method):
@@ -278,10 +285,11 @@ def stt_decompose(
         result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
         return result
     if bonds is not None:
-        cores, info = _fit_fixed(x, bonds, t_fit, side, settings, wrap)
+        ring, info = _fit_fixed(x, bonds, t_fit, side, settings, wrap)
     else:
-        cores, info, bonds = grow_until_eps(
-            lambda b: _fit_fixed(x, b, t_fit, side, settings, wrap),
+        search = replace(settings, stop_at=settings.eps)
+        ring, info, bonds = grow_until_eps(
+            lambda b, previous: _fit_fixed(x, b, t_fit, side, search, wrap, previous),
             tt_svd_ranks(x, settings.eps, t_fit),
             unfolding_caps(shape, t_fit),
             t_fit,
@@ -291,6 +299,6 @@ def stt_decompose(
             "stt_decompose",
         )
     warn_unconverged(info, "stt_decompose", settings.n_iter_max, settings.tol)
-    result = to_out(cores)
+    result = wrap(ring)
     result.info = info
     return result

@@ -14,12 +14,14 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+import time
 from dataclasses import dataclass
 
 from .._namespace import as_arrays, is_torch
 from .._validation import check_finite, check_positive_int, check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
+from ._linalg import small_blas
 from ._prepare import check_settings
 from ._stopping import exact_level, logger, settled, warn_unconverged
 from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
@@ -286,11 +288,25 @@ def sttu_decompose(
 
     # --- structured HOSVD start, then HOOI ---------------------------------------
     prob = _Problem(xp, x, float(xp.linalg.vector_norm(x)), t, side, float(xp.finfo(x.dtype).eps))
+    with small_blas(x):
+        core, factors, info = _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level)
+    if out_dtype != x.dtype:
+        core = xp.astype(core, out_dtype)
+        factors = [xp.astype(u, out_dtype) for u in factors]
+    result = STTuTensor(core, factors, t, side)
+    result.info = info
+    return result
+
+
+def _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level):
+    """HOSVD start, then HOOI unless the method, the callback or an exact start says no."""
+    t0 = time.perf_counter()
     factors = _hosvd(prob, ranks, eps)
-    core, _ = prob.project(x, factors, range(len(shape)))
-    ranks_used = tuple(u.shape[1] * tn for u, tn in zip(factors, t))
+    core, _ = prob.project(prob.x, factors, range(prob.x.ndim))
+    ranks_used = tuple(u.shape[1] * tn for u, tn in zip(factors, prob.t))
     info = FitInfo(method=method, ranks_used=ranks_used if ranks is None else None)
     info.errors.append(prob.rel_error(core, factors))
+    info.times.append(time.perf_counter() - t0)
     logger.log(level, "sttu %s start: rel_error=%.3e", method, info.errors[0])
     stop = callback is not None and bool(
         callback(0, prob.decomposition(core, factors), info.errors[0])
@@ -302,14 +318,9 @@ def sttu_decompose(
     elif stop:
         info.stop_reason = "callback"
     else:
-        core = _hooi(prob, factors, info, n_iter_max, tol, callback, level)
-        warn_unconverged(info, "sttu_decompose", n_iter_max, tol)
-    if out_dtype != x.dtype:
-        core = xp.astype(core, out_dtype)
-        factors = [xp.astype(u, out_dtype) for u in factors]
-    result = STTuTensor(core, factors, t, side)
-    result.info = info
-    return result
+        core = _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0)
+        warn_unconverged(info, "sttu_decompose", n_iter_max, tol, stacklevel=4)
+    return core, factors, info
 
 
 def _hosvd(prob, ranks, eps):
@@ -330,7 +341,7 @@ def _hosvd(prob, ranks, eps):
     return factors
 
 
-def _hooi(prob, factors, info, n_iter_max, tol, callback, level):
+def _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0):
     """Structured HOOI sweeps, updating ``factors`` and ``info`` in place; returns the core.
 
     Sweeps alternate direction. Before a sweep over ``order``, ``tails[j]`` holds
@@ -365,6 +376,7 @@ def _hooi(prob, factors, info, n_iter_max, tol, callback, level):
         err = prob.rel_error(core, factors)
         change = abs(info.errors[-1] - err)
         info.errors.append(err)
+        info.times.append(time.perf_counter() - t0)
         info.n_iter = iteration
         logger.log(level, "sttu hooi sweep %d: rel_error=%.3e, change=%.3e", iteration, err, change)
         stop = callback is not None and bool(
