@@ -202,9 +202,13 @@ def check_bool(value, name):
     return value
 
 
-def check_int_pair(value, name):
-    """Return ``value`` (an int, or a pair of ints) as a pair of ints."""
+def check_int_pair(value, name, minimum=1):
+    """Return ``value`` (an int, or a pair of ints) as a pair of ints ``>= minimum``."""
     pair = (value, value) if _is_int(value) else value
     if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(map(_is_int, pair)):
         raise TypeError(f"{name} must be an int or a pair of ints; got {_kind(value)}")
-    return tuple(int(v) for v in pair)
+    pair = tuple(int(v) for v in pair)
+    if min(pair) < minimum:
+        rule = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{name} must be {rule} (an int or a pair of ints); got {value!r}")
+    return pair

@@ -46,6 +46,21 @@ def resolve_format(format, method, *, stacklevel=3):
     return check_choice("stt" if format is None else format, "format", FORMATS)
 
 
+def check_float_input(x):
+    """Raise a TypeError unless ``x`` is a floating-point (or complex) torch tensor.
+
+    Integer and boolean inputs would otherwise fail deep inside torch, or on some
+    paths compute silently in the wrong dtype.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"input must be a torch.Tensor; got {type(x).__name__}")
+    if not (x.is_floating_point() or x.is_complex()):
+        raise TypeError(
+            f"input must be a floating-point tensor (as the layer's parameters); got dtype "
+            f"{x.dtype}; convert it with x.to(torch.float32) or another float dtype"
+        )
+
+
 class STPLinearBase(nn.Module):
     """Shared machinery of `STTLinear`, `STRLinear` and `STTuLinear` (see those)."""
 
@@ -72,7 +87,9 @@ class STPLinearBase(nn.Module):
 
         Standard normal cores (or core and factors) are rescaled so that the rebuilt
         weight has the standard deviation ``1/sqrt(3·in)`` of `torch.nn.Linear`'s
-        default; the bias is uniform on ``±1/sqrt(in)``.
+        default; the bias is uniform on ``±1/sqrt(in)``. On the meta device the
+        parameters have no values and the rescale is skipped: after
+        ``layer.to_empty(device=...)`` call ``reset_parameters()`` again.
         """
         params = self._weight_parameters()
         with torch.no_grad():
@@ -81,6 +98,8 @@ class STPLinearBase(nn.Module):
             if self.bias is not None:
                 bound = 1.0 / math.sqrt(self.in_features)
                 self.bias.uniform_(-bound, bound)
+            if params[0].is_meta:
+                return
             std = float(self.weight.double().std())
             if std > 0:
                 factor = (1.0 / math.sqrt(3.0 * self.in_features) / std) ** (1.0 / len(params))
@@ -152,6 +171,8 @@ class STPLinearBase(nn.Module):
         Parameters
         ----------
         x : torch.Tensor, shape (..., in_features)
+            Floating point (or complex); any number of leading dimensions, including
+            an empty batch.
         path : {None, "auto", "cores", "dense"}, default None
             Overrides `forward_path` for this call (`STPConv2d` uses ``"cores"``).
 
@@ -161,13 +182,16 @@ class STPLinearBase(nn.Module):
 
         Raises
         ------
+        TypeError
+            If ``x`` is not a floating-point (or complex) tensor.
         ValueError
-            If the last dimension of ``x`` is not ``in_features``.
+            If ``x`` is 0-d or its last dimension is not ``in_features``.
         """
-        if x.shape[-1] != self.in_features:
+        check_float_input(x)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            got = "a 0-d tensor" if x.ndim == 0 else f"shape {tuple(x.shape)}"
             raise ValueError(
-                f"input has {x.shape[-1]} features in its last dimension; this layer "
-                f"expects in_features={self.in_features}"
+                f"input must have shape (..., in_features={self.in_features}); got {got}"
             )
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)

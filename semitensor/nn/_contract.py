@@ -60,7 +60,8 @@ def ring_forward(x2, ring, modes):
     state = state.reshape(b * rho0, 1, rest, rho1)
     for k in range(1, len(ring)):
         state = _ring_step(state, ring[k], modes[k], k % 2 == 0)
-    state = state.reshape(b, rho0, -1, rho0)
+    _, od, irem, _ = state.shape  # irem is 1 now; explicit sizes keep B = 0 reshapable
+    state = state.reshape(b, rho0, od * irem, rho0)
     return torch.diagonal(state, dim1=1, dim2=3).sum(-1)
 
 

@@ -14,6 +14,67 @@ from .._validation import check_positive_int, check_shape
 
 __all__ = ["factorize", "matrix_to_tensor", "tensor_to_matrix", "check_layout"]
 
+# factorize refuses sizes from here on: Pollard's rho needs ~n**(1/4) steps, which is
+# instant below 2**64 and no layer has that many features.
+_FACTORIZE_LIMIT = 2**64
+# Deterministic Miller–Rabin witnesses for every n < 3.3e24 (Sorenson & Webster 2015).
+_WITNESSES = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
+
+
+def _is_prime(n):
+    if n < 2:
+        return False
+    for p in _WITNESSES:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d, s = d // 2, s + 1
+    for a in _WITNESSES:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _divisor(n):
+    """A non-trivial divisor of the odd composite ``n`` (Pollard's rho, Floyd cycles)."""
+    c = 1
+    while True:
+        x = y = 2
+        g = 1
+        while g == 1:
+            x = (x * x + c) % n
+            y = (y * y + c) % n
+            y = (y * y + c) % n
+            g = math.gcd(abs(x - y), n)
+        if g != n:
+            return g
+        c += 1  # this polynomial's cycle closed on n itself: try the next one
+
+
+def _prime_factors(n):
+    out = []
+    for p in (2, 3, 5, 7):  # the small primes of typical layer sizes, by division
+        while n % p == 0:
+            out.append(p)
+            n //= p
+    stack = [n] if n > 1 else []
+    while stack:
+        m = stack.pop()
+        if _is_prime(m):
+            out.append(m)
+        else:
+            d = _divisor(m)
+            stack += [d, m // d]
+    return out
+
 
 def factorize(n, d):
     """Split ``n`` into ``d`` factors as equal as possible (ascending).
@@ -21,7 +82,7 @@ def factorize(n, d):
     Parameters
     ----------
     n : int
-        Positive integer to factor.
+        Positive integer below ``2**64`` to factor.
     d : int
         Number of factors (``>= 1``); 1s are used when ``n`` has fewer prime factors.
 
@@ -35,11 +96,12 @@ def factorize(n, d):
     TypeError
         If ``n`` or ``d`` is not an integer.
     ValueError
-        If ``n`` or ``d`` is below 1.
+        If ``n`` or ``d`` is below 1, or ``n >= 2**64``.
 
     Notes
     -----
-    The prime factors are placed largest first, each into the bin with the smallest
+    The prime factors (Miller–Rabin and Pollard's rho, so a 61-bit prime takes
+    microseconds) are placed largest first, each into the bin with the smallest
     product: a greedy balance, not always the most even split.
 
     Examples
@@ -49,19 +111,15 @@ def factorize(n, d):
     (4, 4, 7, 7)
     >>> factorize(10, 3)
     (1, 2, 5)
+    >>> factorize(2**61 - 1, 2)
+    (1, 2305843009213693951)
     """
     n = check_positive_int(n, "n")
     d = check_positive_int(d, "d")
-    primes, rest, p = [], n, 2
-    while p * p <= rest:
-        while rest % p == 0:
-            primes.append(p)
-            rest //= p
-        p += 1
-    if rest > 1:
-        primes.append(rest)
+    if n >= _FACTORIZE_LIMIT:
+        raise ValueError(f"n must be below 2**64 (a layer size); got {n}")
     bins = [1] * d
-    for p in sorted(primes, reverse=True):  # largest prime into the smallest bin
+    for p in sorted(_prime_factors(n), reverse=True):  # largest prime into the smallest bin
         bins[bins.index(min(bins))] *= p
     return tuple(sorted(bins))
 

@@ -21,10 +21,10 @@ class CompressionReport:
     Attributes
     ----------
     layers : list of dict
-        One entry per `torch.nn.Linear` looked at: ``name``, ``in_features``,
-        ``out_features``, ``params_before``, ``params_after`` (equal when skipped),
-        ``rel_error`` (of the weight; ``None`` when skipped) and ``skipped`` (the
-        reason, or ``None``).
+        One entry per `torch.nn.Linear` (or subclass) looked at: ``name``,
+        ``in_features``, ``out_features``, ``params_before``, ``params_after`` (equal
+        when skipped), ``rel_error`` (of the weight; ``None`` when skipped) and
+        ``skipped`` (the reason, or ``None``).
     params_before, params_after : int
         Parameters of the whole model before and after.
     """
@@ -55,17 +55,21 @@ class CompressionReport:
 
 def _skip_reason(linear, min_params):
     """Why ``linear`` is left alone before its shapes are looked at, or None."""
+    if type(linear) is not nn.Linear:
+        # A subclass may change forward or be read by its owner (MultiheadAttention's
+        # out_proj, LazyLinear before its first call): replacing it is not safe.
+        return f"a subclass of torch.nn.Linear ({type(linear).__name__}), not replaced"
     if linear.in_features * linear.out_features < min_params:
         return f"weight has fewer than min_params={min_params} entries"
     return None
 
 
 def _probe_reason(linear, cls, fmt, in_shape, out_shape, ranks, t, side):
-    """Why the STP layer cannot replace ``linear``, or None (a cheap probe, before any fit)."""
+    """Why the STP layer cannot replace ``linear``, or None (a parameter-free meta probe)."""
     try:
         probe = cls(
             linear.in_features, linear.out_features, in_shape, out_shape, ranks, t, side,
-            bias=linear.bias is not None,
+            bias=linear.bias is not None, device="meta",
         )  # fmt: skip
     except (TypeError, ValueError) as exc:
         return f"cannot factorise: {exc}"
@@ -93,8 +97,10 @@ def compress_linear_layers(
     Parameters
     ----------
     model : torch.nn.Module
-        Modified in place: each compressed `torch.nn.Linear` is replaced by the
-        result of ``from_linear``.
+        Modified in place: each compressed `torch.nn.Linear` child (at any depth) is
+        replaced by the result of ``from_linear``. ``model`` itself cannot be
+        replaced in place: a bare `torch.nn.Linear` is refused (wrap it in
+        `torch.nn.Sequential`, or call ``STTLinear.from_linear`` directly).
     format : {"stt", "str", "sttu"}, default "stt"
     ranks : int or sequence, default 8
         Passed to ``from_linear`` for every layer.
@@ -115,14 +121,16 @@ def compress_linear_layers(
     Returns
     -------
     CompressionReport
-        Per layer and whole-model parameter counts; layers that cannot take the
-        requested ranks/``t`` or would not shrink are skipped with the reason.
+        Per layer and whole-model parameter counts. Skipped, with the reason: layers
+        below ``min_params``, layers that cannot take the requested shapes, ranks or
+        ``t``, layers whose STP replacement would not be smaller, and subclasses of
+        `torch.nn.Linear` (their ``forward`` or their owner may rely on them).
 
     Raises
     ------
     TypeError
-        If ``model`` is not a `torch.nn.Module`; if ``format`` and ``method`` are
-        both given.
+        If ``model`` is not a `torch.nn.Module`, or is itself a `torch.nn.Linear`;
+        if ``format`` and ``method`` are both given.
     ValueError
         If ``format`` is unknown.
 
@@ -143,13 +151,19 @@ def compress_linear_layers(
     fmt = resolve_format(format, method)
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if isinstance(model, nn.Linear):
+        raise TypeError(
+            f"model is itself a {type(model).__name__}, which cannot be replaced in place; "
+            "wrap it (torch.nn.Sequential(model)) or use STTLinear.from_linear (or the "
+            "STR/STTu twin) to get the new layer"
+        )
     check_positive_int(d, "d")
     check_nonnegative_int(min_params, "min_params")
     if shapes is not None and not callable(shapes):
         raise TypeError(f"shapes must be callable or None; got {type(shapes).__name__}")
     cls = layer_class(fmt)
     report = CompressionReport(params_before=sum(p.numel() for p in model.parameters()))
-    targets = [(n, m) for n, m in model.named_modules() if type(m) is nn.Linear]
+    targets = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
     for name, linear in targets:
         before = sum(p.numel() for p in linear.parameters())
         entry = {

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_int_pair, check_positive_int
-from ._base import PATHS, resolve_format
+from ._base import PATHS, check_float_input, resolve_format
 from ._contract import WRITE_COST
 from .linear import layer_class
 
@@ -29,12 +29,14 @@ class STPConv2d(nn.Module):
     ----------
     in_channels, out_channels : int
     kernel_size : int or pair of int
+        Positive.
     in_shape, out_shape, ranks, t, side
         As in the linear layer of ``format``.
     format : {"stt", "str", "sttu"}, default "stt"
         The format of the kernel matrix.
     stride, padding, dilation : int or pair of int, default 1, 0, 1
-        As in `torch.nn.Conv2d` (zero padding, ``groups=1``).
+        As in `torch.nn.Conv2d` (zero padding, ``groups=1``): stride and dilation
+        positive, padding non-negative.
     bias : bool, default True
     forward_path : {"auto", "cores", "dense"}, default "auto"
         ``"cores"``: im2col, then the linear layer's contraction through the cores for
@@ -95,10 +97,10 @@ class STPConv2d(nn.Module):
         self.forward_path = check_choice(forward_path, "forward_path", PATHS)
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.kernel_size = check_int_pair(kernel_size, "kernel_size")
-        self.stride = check_int_pair(stride, "stride")
-        self.padding = check_int_pair(padding, "padding")
-        self.dilation = check_int_pair(dilation, "dilation")
+        self.kernel_size = check_int_pair(kernel_size, "kernel_size", 1)
+        self.stride = check_int_pair(stride, "stride", 1)
+        self.padding = check_int_pair(padding, "padding", 0)
+        self.dilation = check_int_pair(dilation, "dilation", 1)
         self.last_path = None
         n_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
         self.linear = layer_class(self.format)(
@@ -162,7 +164,8 @@ class STPConv2d(nn.Module):
         return "cores" if f["cores"] < f["dense"] else "dense"
 
     def forward(self, x):
-        """Convolve ``x`` of shape ``(B, in_channels, H, W)``."""
+        """Convolve ``x`` of shape ``(B, in_channels, H, W)`` (floating point)."""
+        check_float_input(x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"input must have shape (B, {self.in_channels}, H, W); got {tuple(x.shape)}"

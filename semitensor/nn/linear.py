@@ -49,7 +49,7 @@ class STTLinear(STPLinearBase):
         weight and calls `torch.nn.functional.linear`; ``"auto"`` picks the cheaper
         by `flops` for every call. The path taken is in ``last_path``.
     device, dtype : optional
-        As for `torch.nn.Linear`.
+        As for `torch.nn.Linear` (the meta device included; see `reset_parameters`).
 
     Attributes
     ----------

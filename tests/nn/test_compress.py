@@ -6,6 +6,7 @@ torch = pytest.importorskip("torch")
 
 from semitensor.nn import (  # noqa: E402
     CompressionReport,
+    STTLinear,
     STTuLinear,
     compress_linear_layers,
 )
@@ -42,6 +43,43 @@ def test_compress_linear_layers_skips_what_cannot_be_factorised():
     assert "would not be smaller" in report.layers[0]["skipped"]
     with pytest.raises(ValueError, match="format must be one of"):
         compress_linear_layers(model, "cp")
+
+
+def test_a_bare_linear_is_refused():
+    # Issue 17 item 8: the new layer was attached to the Linear as a child named ''.
+    lin = torch.nn.Linear(64, 64)
+    with pytest.raises(TypeError, match=r"model is itself a Linear.*wrap it"):
+        compress_linear_layers(lin, "stt", ranks=4, min_params=1)
+    assert dict(lin.named_children()) == {}
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module; got list"):
+        compress_linear_layers([lin])
+    wrapped = torch.nn.Sequential(lin)
+    report = compress_linear_layers(wrapped, "stt", ranks=4, min_params=1, random_state=0, tol=1e-2)
+    assert isinstance(wrapped[0], STTLinear) and report.params_after < report.params_before
+
+
+class _ScaledLinear(torch.nn.Linear):
+    def forward(self, x):
+        return 2 * super().forward(x)
+
+
+def test_linear_subclasses_are_reported_as_skipped():
+    # Issue 17 item 46: subclasses were left out of the report without a word.
+    torch.manual_seed(15)
+    model = torch.nn.Sequential(_ScaledLinear(64, 64), torch.nn.Linear(64, 64))
+    attention = torch.nn.MultiheadAttention(64, 4)
+    model.add_module("attention", attention)
+    report = compress_linear_layers(model, "stt", ranks=4, min_params=1, random_state=0, tol=1e-2)
+    by_name = {e["name"]: e for e in report.layers}
+    assert set(by_name) == {"0", "1", "attention.out_proj"}
+    assert by_name["0"]["skipped"] == (
+        "a subclass of torch.nn.Linear (_ScaledLinear), not replaced"
+    )
+    assert "NonDynamicallyQuantizableLinear" in by_name["attention.out_proj"]["skipped"]
+    assert by_name["1"]["skipped"] is None and isinstance(model[1], STTLinear)
+    assert type(model[0]) is _ScaledLinear and type(attention.out_proj) is not STTLinear
+    x = torch.randn(3, 1, 64)
+    assert attention(x, x, x)[0].shape == (3, 1, 64)
 
 
 def test_method_is_a_deprecated_alias_of_format():

@@ -96,6 +96,36 @@ def test_conv_validation():
         conv(torch.randn(1, 3, 4, 4))
 
 
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"stride": 0}, ValueError, r"stride must be positive .*; got 0"),
+        ({"stride": (1, 0)}, ValueError, r"stride must be positive .*; got \(1, 0\)"),
+        ({"dilation": 0}, ValueError, "dilation must be positive"),
+        ({"padding": -1}, ValueError, r"padding must be >= 0 .*; got -1"),
+        ({"padding": "same"}, TypeError, "padding must be an int or a pair of ints"),
+        ({"stride": 1.5}, TypeError, "stride must be an int or a pair"),
+        ({"kernel_size": 0}, ValueError, "kernel_size must be positive"),
+        ({"bias": 1}, TypeError, "bias must be True or False"),
+        ({"forward_path": "fast"}, ValueError, "forward_path must be one of"),
+    ],
+)
+def test_conv_sizes_are_validated_at_construction(kwargs, exc, match):
+    # Issue 17 item 23: stride=0, dilation=0, padding=-1 were accepted and failed later.
+    args = {"kernel_size": 1, "in_shape": (2, 2), "out_shape": (2, 2), "ranks": 2, "t": 2}
+    args.update(kwargs)
+    k = args.pop("kernel_size")
+    with pytest.raises(exc, match=match):
+        STPConv2d(4, 4, k, args.pop("in_shape"), args.pop("out_shape"), args.pop("ranks"),
+                  args.pop("t"), **args)  # fmt: skip
+
+
+def test_conv_refuses_non_float_input():
+    conv = STPConv2d(4, 4, 1, (2, 2), (2, 2), 2, 2)
+    with pytest.raises(TypeError, match="floating-point tensor"):
+        conv(torch.ones(1, 4, 3, 3, dtype=torch.int64))
+
+
 def test_method_is_a_deprecated_alias_of_format():
     torch.manual_seed(23)
     with pytest.warns(DeprecationWarning, match="use format= instead"):

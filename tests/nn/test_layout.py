@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import time
 
 import pytest
 
@@ -29,3 +30,19 @@ def test_factorize():
     for n, d in itertools.product([1, 12, 60, 97, 1024], [1, 2, 3]):
         f = factorize(n, d)
         assert len(f) == d and math.prod(f) == n
+
+
+def test_factorize_large_sizes_are_fast():
+    # Issue 17 item 22: trial division took minutes on a 61-bit prime.
+    start = time.perf_counter()
+    assert factorize(2**61 - 1, 2) == (1, 2**61 - 1)
+    p, q = 4294967291, 4294967279  # the two largest 32-bit primes: rho's worst case
+    assert factorize(p * q, 2) == (q, p)
+    assert math.prod(factorize(2**40 * 3**5, 3)) == 2**40 * 3**5
+    assert time.perf_counter() - start < 5
+    with pytest.raises(ValueError, match=r"n must be below 2\*\*64"):
+        factorize(2**64, 2)
+    with pytest.raises(TypeError, match="n must be a positive integer"):
+        factorize(12.0, 2)
+    with pytest.raises(ValueError, match="d must be a positive integer; got 0"):
+        factorize(12, 0)

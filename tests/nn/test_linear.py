@@ -360,8 +360,48 @@ def test_validation_of_forward_and_options():
     with pytest.raises(TypeError, match="bias must be"):
         STTLinear(4, 4, (2, 2), (2, 2), 2, 2, bias=1)
     layer = STTLinear(4, 4, (2, 2), (2, 2), 2, 2)
-    with pytest.raises(ValueError, match="expects in_features=4"):
+    with pytest.raises(ValueError, match=r"in_features=4\); got shape \(2, 5\)"):
         layer(torch.randn(2, 5))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("path", ["auto", "cores", "dense"])
+def test_empty_batch_gives_empty_output(cfg, path):
+    # Issue 17 item 16: torch.nn.Linear maps (0, in) to (0, out); the ring path crashed.
+    layer = make(cfg, forward_path=path)
+    for lead in [(0,), (3, 0), (0, 2)]:
+        x = torch.randn(*lead, layer.in_features, dtype=torch.float64, requires_grad=True)
+        y = layer(x)
+        assert y.shape == (*lead, layer.out_features)
+        y.sum().backward()
+        assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("cls", [STTLinear, STRLinear, STTuLinear])
+def test_layers_build_on_the_meta_device(cls):
+    # Issue 17 item 17: the init rescale called Tensor.item() on meta tensors.
+    layer = cls(256, 256, (16, 16), (16, 16), 8, 2, device="meta")
+    assert all(p.is_meta for p in layer.parameters())
+    assert layer(torch.empty(3, 256, device="meta")).shape == (3, 256)
+    layer = layer.to_empty(device="cpu")
+    layer.reset_parameters()
+    std = float(layer.weight.detach().std())
+    assert std == pytest.approx(1 / np.sqrt(3 * 256), rel=1e-3)
+
+
+@pytest.mark.parametrize("cls", [STTLinear, STRLinear, STTuLinear])
+def test_non_float_and_0d_inputs_are_refused(cls):
+    # Issue 17 items 35 and 46: torch-internal errors before, and STTu computed on ints.
+    layer = cls(16, 16, (4, 4), (4, 4), 2, 2)
+    for dtype in [torch.int64, torch.int32, torch.bool]:
+        with pytest.raises(TypeError, match=f"floating-point tensor.*got dtype {dtype}"):
+            layer(torch.ones(2, 16, dtype=dtype))
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., in_features=16\); got a 0-d"):
+        layer(torch.tensor(1.0))
+    with pytest.raises(TypeError, match="input must be a torch.Tensor; got ndarray"):
+        layer(np.ones((2, 16)))
+    with pytest.raises(ValueError, match="path must be"):
+        layer(torch.ones(2, 16), path="fast")
 
 
 def test_import_semitensor_does_not_import_torch():
