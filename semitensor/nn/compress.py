@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-from .._validation import check_nonnegative_int, check_positive_int
+from .._validation import check_callback, check_nonnegative_int, check_positive_int
 from ._base import resolve_format
 from ._layout import factorize
 from .linear import layer_class
@@ -159,8 +159,7 @@ def compress_linear_layers(
         )
     check_positive_int(d, "d")
     check_nonnegative_int(min_params, "min_params")
-    if shapes is not None and not callable(shapes):
-        raise TypeError(f"shapes must be callable or None; got {type(shapes).__name__}")
+    check_callback(shapes, "shapes")
     cls = layer_class(fmt)
     report = CompressionReport(params_before=sum(p.numel() for p in model.parameters()))
     targets = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
