@@ -2,7 +2,7 @@
 
 On a machine with CUDA this script
 
-1. runs ``pytest tests/test_backend_parity.py tests/test_nn.py tests/test_ring_als.py``
+1. runs ``pytest tests/test_backend_parity.py tests/nn tests/test_ring_als.py``
    (these files put every case on ``"cuda"`` as well as ``"cpu"`` when CUDA is
    available), and
 2. times the STP kernels, the semi-tensor mode product, each decomposition and an
@@ -52,7 +52,7 @@ def run_tests():
         "-m",
         "pytest",
         "tests/test_backend_parity.py",
-        "tests/test_nn.py",
+        "tests/nn",
         "tests/test_ring_als.py",
         "-q",
         "-p",

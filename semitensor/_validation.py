@@ -188,3 +188,27 @@ def check_shape(shape, name, total=None, total_name=None):
             f"{name} {out} must multiply to {total_name}={total}; its product is {math.prod(out)}"
         )
     return out
+
+
+# --- added for semitensor.nn: flags and the int-or-pair sizes of convolutions -------
+
+__all__ += ["check_bool", "check_int_pair"]
+
+
+def check_bool(value, name):
+    """Return ``value`` if it is ``True`` or ``False`` (not 0/1 or another truthy object)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {_kind(value)}")
+    return value
+
+
+def check_int_pair(value, name, minimum=1):
+    """Return ``value`` (an int, or a pair of ints) as a pair of ints ``>= minimum``."""
+    pair = (value, value) if _is_int(value) else value
+    if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(map(_is_int, pair)):
+        raise TypeError(f"{name} must be an int or a pair of ints; got {_kind(value)}")
+    pair = tuple(int(v) for v in pair)
+    if min(pair) < minimum:
+        rule = "positive" if minimum == 1 else f">= {minimum}"
+        raise ValueError(f"{name} must be {rule} (an int or a pair of ints); got {value!r}")
+    return pair

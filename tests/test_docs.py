@@ -47,6 +47,6 @@ def test_every_public_name_is_in_the_api_reference(module):
 def test_api_reference_names_exist():
     for path in DOCUMENTED:
         module, _, name = path.rpartition(".")
-        if module == "semitensor.nn":
+        if module.startswith("semitensor.nn"):
             pytest.importorskip("torch")
         assert hasattr(importlib.import_module(module), name), path

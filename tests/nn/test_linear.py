@@ -1,4 +1,4 @@
-"""STP-factorised layers (semitensor.nn): shapes, paths, gradients, from_linear, state."""
+"""semitensor.nn.linear and .tucker: STTLinear, STRLinear, STTuLinear."""
 
 import itertools
 import subprocess
@@ -10,17 +10,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from semitensor import stp  # noqa: E402
-from semitensor.nn import (  # noqa: E402
-    CompressionReport,
-    STPConv2d,
-    STRLinear,
-    STTLinear,
-    STTuLinear,
-    compress_linear_layers,
-    factorize,
-    matrix_to_tensor,
-    tensor_to_matrix,
-)
+from semitensor.nn import STRLinear, STTLinear, STTuLinear, matrix_to_tensor  # noqa: E402
+from tests.nn.conftest import rel  # noqa: E402
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -44,34 +35,6 @@ def make(cfg, side="left", dtype=torch.float64, device="cpu", **kw):
     cls, in_shape, out_shape, ranks, t = cfg
     n_in, n_out = int(np.prod(in_shape)), int(np.prod(out_shape))
     return cls(n_in, n_out, in_shape, out_shape, ranks, t, side, dtype=dtype, device=device, **kw)
-
-
-def rel(a, b):
-    return float(torch.linalg.norm(a.detach() - b.detach()) / torch.linalg.norm(b.detach()))
-
-
-# --- layout ------------------------------------------------------------------------
-
-
-def test_layout_round_trip_and_index_map():
-    w = torch.randn(12, 30, dtype=torch.float64)
-    in_shape, out_shape = (2, 3, 5), (3, 2, 2)
-    wt = matrix_to_tensor(w, in_shape, out_shape)
-    assert wt.shape == (2, 3, 3, 2, 5, 2)
-    for i1, o1, i2, o2, i3, o3 in [(1, 2, 0, 1, 4, 1), (0, 0, 2, 1, 3, 0)]:
-        i = (i1 * 3 + i2) * 5 + i3
-        o = (o1 * 2 + o2) * 2 + o3
-        assert wt[i1, o1, i2, o2, i3, o3] == w[o, i]
-    assert torch.equal(tensor_to_matrix(wt, in_shape, out_shape), w)
-
-
-def test_factorize():
-    assert factorize(784, 4) == (4, 4, 7, 7)
-    assert factorize(256, 2) == (16, 16)
-    assert factorize(13, 2) == (1, 13)
-    for n, d in itertools.product([1, 12, 60, 97, 1024], [1, 2, 3]):
-        f = factorize(n, d)
-        assert len(f) == d and int(np.prod(f)) == n
 
 
 # --- shapes, paths, the SPEC definitions -------------------------------------------
@@ -117,37 +80,75 @@ def test_weight_matches_spec_definition(cfg, side):
     layer = make(cfg, side)
     cores = [c.detach().numpy() for c in layer.cores]
     oracle = _chain_oracle(cores, side, ring=cfg[0] is STRLinear)
-    assert np.allclose(layer._weight_tensor().detach().numpy(), oracle, rtol=1e-12, atol=1e-12)
+    wt = matrix_to_tensor(layer.weight, layer.in_shape, layer.out_shape)
+    assert np.allclose(wt.detach().numpy(), oracle, rtol=1e-12, atol=1e-12)
+
+
+def _tucker_oracle(core, factors, t, side):
+    """SPEC §4 STTu with explicit Kronecker factors ``U ⊗ I_t`` (left) or ``I_t ⊗ U``."""
+    out = core
+    for n, (u, tn) in enumerate(zip(factors, t)):
+        eye = np.eye(tn)
+        big = np.kron(u, eye) if side == "left" else np.kron(eye, u)
+        out = np.moveaxis(np.tensordot(big, out, axes=([1], [n])), 0, n)
+    return out
+
+
+@pytest.mark.parametrize("cfg", [c for c in CONFIGS if c[0] is STTuLinear], ids=str)
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_sttu_weight_matches_spec_definition(cfg, side):
+    # The weight is derived from to_format(); the oracle is independent of both.
+    torch.manual_seed(2)
+    layer = make(cfg, side)
+    oracle = _tucker_oracle(
+        layer.core.detach().numpy(), [u.detach().numpy() for u in layer.factors], layer.t, side
+    )
+    wt = matrix_to_tensor(layer.weight, layer.in_shape, layer.out_shape)
+    assert np.allclose(wt.detach().numpy(), oracle, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("side", ["left", "right"])
-def test_weight_matches_library_formats(side):
+def test_layer_shares_its_parameters_with_its_format(side):
     torch.manual_seed(2)
     for cfg in CONFIGS:
         layer = make(cfg, side)
-        if cfg[0] is STRLinear:
-            pytest.importorskip("semitensor.formats.str")
         fmt = layer.to_format()
-        assert fmt.shape == layer.modes
-        assert rel(layer._weight_tensor(), fmt.to_tensor()) < 1e-12
+        assert fmt.shape == layer.modes and fmt.side == side
+        weight_params = [p for n, p in layer.named_parameters() if n != "bias"]
+        assert all(a is b for a, b in zip(fmt.named_arrays().values(), weight_params))
         n_bias = layer.out_features
         assert layer.n_params == fmt.n_params + n_bias
         dense = layer.in_features * layer.out_features + n_bias
         assert layer.compression_ratio == pytest.approx(dense / layer.n_params)
 
 
+def _crossover(layer):
+    """Smallest batch for which the flop model prefers the dense path (bisection)."""
+    lo, hi = 1, 100000
+    assert layer.flops(lo)["cores"] < layer.flops(lo)["dense"]
+    assert layer.flops(hi)["cores"] > layer.flops(hi)["dense"]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        f = layer.flops(mid)
+        lo, hi = (lo, mid) if f["dense"] <= f["cores"] else (mid, hi)
+    return hi
+
+
 def test_auto_path_follows_flop_model():
-    # Moderate ranks: the cores win for one row, the rebuilt weight for a big batch.
+    # Moderate ranks: the cores win for few rows, the rebuilt weight for many; forward
+    # must switch exactly where the model does, counting rows over all leading dims.
     torch.manual_seed(3)
     for cls, ranks in [(STTLinear, [16, 64, 16]), (STRLinear, 16), (STTuLinear, 16)]:
         layer = cls(256, 256, (16, 16), (16, 16), ranks, 2, dtype=torch.float64)
-        small, big = layer.flops(1), layer.flops(100000)
-        assert small["cores"] < small["dense"] and big["cores"] > big["dense"]
-        assert layer.path_for(1) == "cores" and layer.path_for(100000) == "dense"
-        layer(torch.randn(1, 256, dtype=torch.float64))
+        b = _crossover(layer)
+        assert 1 < b < 4096
+        assert layer.path_for(b - 1) == "cores" and layer.path_for(b) == "dense"
+        layer(torch.randn(1, b - 1, 256, dtype=torch.float64))
         assert layer.last_path == "cores"
-        layer(torch.randn(4096, 256, dtype=torch.float64))
-        assert layer.last_path == ("dense" if layer.path_for(4096) == "dense" else "cores")
+        layer(torch.randn(1, b, 256, dtype=torch.float64))
+        assert layer.last_path == "dense"
+        layer(torch.randn(b, 256, dtype=torch.float64), path="cores")
+        assert layer.last_path == "cores"
     # Tiny ranks: contracting through the cores stays cheaper at any batch size.
     layer = STTuLinear(256, 256, (16, 16), (16, 16), 4, 2)
     assert layer.path_for(10**7) == "cores"
@@ -321,121 +322,6 @@ def test_device_and_move(device, cls):
     assert all(p.device.type == device for p in made.parameters())
 
 
-# --- convolutions -----------------------------------------------------------------
-
-CONV_CASES = [  # modes (2, 2, 2, 2, 9, 2): t must divide 9 for STTu, so t=1 there
-    ("stt", 4, 2, {"stride": 1, "padding": 1}),
-    ("str", 4, 2, {"stride": 2, "padding": 0, "side": "right"}),
-    ("sttu", [2, 2, 2, 1, 4, 2], 1, {"stride": 1, "padding": 2, "dilation": 2}),
-]
-
-
-@pytest.mark.parametrize("method, ranks, t, opts", CONV_CASES, ids=[c[0] for c in CONV_CASES])
-def test_conv_paths_agree_with_conv2d(method, ranks, t, opts):
-    torch.manual_seed(20)
-    conv = STPConv2d(
-        4, 8, 3, (2, 2, 9), (2, 2, 2), ranks, t, method=method, dtype=torch.float64, **opts
-    )
-    x = torch.randn(2, 4, 7, 6, dtype=torch.float64)
-    ref = torch.nn.functional.conv2d(
-        x, conv.weight, conv.bias, conv.stride, conv.padding, conv.dilation
-    )
-    outs = {}
-    for path in ["cores", "dense"]:
-        conv.forward_path = path
-        outs[path] = conv(x)
-        assert conv.last_path == path
-        assert outs[path].shape == ref.shape
-    assert rel(outs["cores"], ref) < 1e-12 and rel(outs["dense"], ref) < 1e-12
-    grads = {}
-    for path in ["cores", "dense"]:
-        conv.zero_grad()
-        conv.forward_path = path
-        conv(x).square().sum().backward()
-        grads[path] = [p.grad.clone() for p in conv.parameters()]
-    for a, b in zip(grads["cores"], grads["dense"]):
-        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
-
-
-def test_conv_from_conv_and_state_dict():
-    torch.manual_seed(21)
-    conv = torch.nn.Conv2d(4, 4, 3, padding=1, dtype=torch.float64)
-    x = torch.randn(2, 4, 6, 6, dtype=torch.float64)
-    full = STPConv2d.from_conv(conv, (4, 9), (2, 2), [4, 2, 9, 2], 1, method="sttu")
-    assert rel(full(x), conv(x)) < 1e-10
-    assert full.compression_ratio < 1  # full ranks store more than the kernel
-    small = STPConv2d.from_conv(conv, (4, 9), (2, 2), 2, 2, method="stt", random_state=0)
-    err = rel(small.weight, conv.weight)
-    assert err == pytest.approx(small.linear.init_info.rel_error, rel=1e-6)
-    copy = STPConv2d(4, 4, 3, (4, 9), (2, 2), 2, 2, padding=1, dtype=torch.float64)
-    copy.load_state_dict(small.state_dict())
-    assert torch.equal(copy(x), small(x))
-    assert small.path_for(1, 6, 6) in ("cores", "dense")
-
-
-@pytest.mark.parametrize("device", DEVICES)
-def test_conv_on_device(device):
-    torch.manual_seed(22)
-    conv = STPConv2d(4, 8, 3, (2, 2, 9), (2, 2, 2), 4, 2, padding=1, dtype=torch.float64)
-    x = torch.randn(2, 4, 5, 5, dtype=torch.float64)
-    ref = conv(x)
-    conv = conv.to(device)
-    for path in ["cores", "dense"]:
-        conv.forward_path = path
-        y = conv(x.to(device))
-        assert y.device.type == device and rel(y.cpu(), ref) < 1e-12
-
-
-def test_conv_validation():
-    with pytest.raises(TypeError, match="torch.nn.Conv2d"):
-        STPConv2d.from_conv(torch.nn.Linear(2, 2), (2,), (2,), 1, 1)
-    with pytest.raises(ValueError, match="groups=1"):
-        STPConv2d.from_conv(torch.nn.Conv2d(4, 4, 1, groups=2), (2, 1), (2, 2), 2, 1)
-    with pytest.raises(ValueError, match="method must be one of"):
-        STPConv2d(4, 4, 1, (2, 2), (2, 2), 2, 2, method="cp")
-    with pytest.raises(TypeError, match="kernel_size must be"):
-        STPConv2d(4, 4, (1, 2, 3), (2, 2), (2, 2), 2, 2)
-    conv = STPConv2d(4, 4, 1, (2, 2), (2, 2), 2, 2)
-    with pytest.raises(ValueError, match=r"input must have shape \(B, 4, H, W\)"):
-        conv(torch.randn(1, 3, 4, 4))
-
-
-# --- compress_linear_layers --------------------------------------------------------
-
-
-def test_compress_linear_layers_replaces_and_reports():
-    torch.manual_seed(14)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 10),
-    )  # fmt: skip
-    before = sum(p.numel() for p in model.parameters())
-    x = torch.randn(4, 64)
-    report = compress_linear_layers(
-        model, "sttu", ranks=4, t=2, min_params=5000, random_state=0, tol=1e-4
-    )
-    assert isinstance(report, CompressionReport)
-    assert isinstance(model[2], STTuLinear) and isinstance(model[0], STTuLinear)
-    assert type(model[4]) is torch.nn.Linear
-    assert report.params_before == before
-    assert report.params_after == sum(p.numel() for p in model.parameters())
-    assert report.compression_ratio > 1
-    assert report.layers[2]["skipped"].startswith("weight has fewer")
-    assert model(x).shape == (4, 10)
-    assert "total:" in str(report)
-
-
-def test_compress_linear_layers_skips_what_cannot_be_factorised():
-    model = torch.nn.Sequential(torch.nn.Linear(49, 98))  # 7x7 -> 7x14: t=2 cannot divide 7
-    report = compress_linear_layers(model, "sttu", ranks=2, t=2, min_params=1)
-    assert report.layers[0]["skipped"].startswith("cannot factorise")
-    assert type(model[0]) is torch.nn.Linear
-    report = compress_linear_layers(model, "stt", ranks=[8, 64, 8], t=1, min_params=1)
-    assert "would not be smaller" in report.layers[0]["skipped"]
-    with pytest.raises(ValueError, match="method must be one of"):
-        compress_linear_layers(model, "cp")
-
-
 # --- validation --------------------------------------------------------------------
 
 
@@ -451,7 +337,12 @@ def test_compress_linear_layers_skips_what_cannot_be_factorised():
         ((STTLinear, 12, 4, 12, (2, 2), 2, 2), TypeError, "in_shape must be"),
         ((STRLinear, 12, 4, (3, 4), (2, 2), 3, 2), ValueError, r"ranks must be a positive mult"),
         ((STTuLinear, 12, 4, (3, 4), (2, 2), 2, 2), ValueError, r"t=2 must divide"),
-        ((STTuLinear, 16, 4, (4, 4), (2, 2), [4, 4, 2, 2], [2, 2]), TypeError, "one per mode"),
+        (
+            (STTuLinear, 16, 4, (4, 4), (2, 2), [4, 4, 2, 2], [2, 2]),
+            ValueError,
+            "one entry per interleaved mode",
+        ),
+        ((STTuLinear, 16, 4, (4, 4), (2, 2), [4, 4, 2, 2], "2"), TypeError, "t must be"),
         ((STTuLinear, 16, 4, (4, 4), (2, 2), [4, 2, 6, 2], 2), ValueError, r"ranks\[2\] must"),
     ],
 )
@@ -469,8 +360,48 @@ def test_validation_of_forward_and_options():
     with pytest.raises(TypeError, match="bias must be"):
         STTLinear(4, 4, (2, 2), (2, 2), 2, 2, bias=1)
     layer = STTLinear(4, 4, (2, 2), (2, 2), 2, 2)
-    with pytest.raises(ValueError, match="expects in_features=4"):
+    with pytest.raises(ValueError, match=r"in_features=4\); got shape \(2, 5\)"):
         layer(torch.randn(2, 5))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("path", ["auto", "cores", "dense"])
+def test_empty_batch_gives_empty_output(cfg, path):
+    # Issue 17 item 16: torch.nn.Linear maps (0, in) to (0, out); the ring path crashed.
+    layer = make(cfg, forward_path=path)
+    for lead in [(0,), (3, 0), (0, 2)]:
+        x = torch.randn(*lead, layer.in_features, dtype=torch.float64, requires_grad=True)
+        y = layer(x)
+        assert y.shape == (*lead, layer.out_features)
+        y.sum().backward()
+        assert x.grad.shape == x.shape
+
+
+@pytest.mark.parametrize("cls", [STTLinear, STRLinear, STTuLinear])
+def test_layers_build_on_the_meta_device(cls):
+    # Issue 17 item 17: the init rescale called Tensor.item() on meta tensors.
+    layer = cls(256, 256, (16, 16), (16, 16), 8, 2, device="meta")
+    assert all(p.is_meta for p in layer.parameters())
+    assert layer(torch.empty(3, 256, device="meta")).shape == (3, 256)
+    layer = layer.to_empty(device="cpu")
+    layer.reset_parameters()
+    std = float(layer.weight.detach().std())
+    assert std == pytest.approx(1 / np.sqrt(3 * 256), rel=1e-3)
+
+
+@pytest.mark.parametrize("cls", [STTLinear, STRLinear, STTuLinear])
+def test_non_float_and_0d_inputs_are_refused(cls):
+    # Issue 17 items 35 and 46: torch-internal errors before, and STTu computed on ints.
+    layer = cls(16, 16, (4, 4), (4, 4), 2, 2)
+    for dtype in [torch.int64, torch.int32, torch.bool]:
+        with pytest.raises(TypeError, match=f"floating-point tensor.*got dtype {dtype}"):
+            layer(torch.ones(2, 16, dtype=dtype))
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., in_features=16\); got a 0-d"):
+        layer(torch.tensor(1.0))
+    with pytest.raises(TypeError, match="input must be a torch.Tensor; got ndarray"):
+        layer(np.ones((2, 16)))
+    with pytest.raises(ValueError, match="path must be"):
+        layer(torch.ones(2, 16), path="fast")
 
 
 def test_import_semitensor_does_not_import_torch():

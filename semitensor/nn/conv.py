@@ -1,0 +1,271 @@
+"""`STPConv2d`: a 2-d convolution whose kernel matrix is an STP linear layer."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_int_pair, check_positive_int
+from ._base import PATHS, check_float_input, resolve_format
+from ._contract import WRITE_COST
+from .linear import layer_class
+
+__all__ = ["STPConv2d"]
+
+
+class STPConv2d(nn.Module):
+    """2-d convolution whose weight is held by an STP linear layer (STT, STR or STTu).
+
+    The weight ``out_channels × in_channels × kh × kw`` is the matrix
+    ``out_channels × (in_channels·kh·kw)`` that `torch.nn.functional.unfold`
+    (im2col) multiplies, with the channel slowest and the kernel column fastest;
+    that matrix is the weight of ``self.linear`` (an `STTLinear`, `STRLinear` or
+    `STTuLinear`), so ``in_shape`` factorises ``in_channels·kh·kw`` (e.g. 64
+    channels and a 3×3 kernel: ``(8, 8, 9)``) and ``out_shape`` the output channels.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or pair of int
+        Positive.
+    in_shape, out_shape, ranks, t, side
+        As in the linear layer of ``format``.
+    format : {"stt", "str", "sttu"}, default "stt"
+        The format of the kernel matrix.
+    stride, padding, dilation : int or pair of int, default 1, 0, 1
+        As in `torch.nn.Conv2d` (zero padding, ``groups=1``): stride and dilation
+        positive, padding non-negative.
+    bias : bool, default True
+    forward_path : {"auto", "cores", "dense"}, default "auto"
+        ``"cores"``: im2col, then the linear layer's contraction through the cores for
+        every patch; ``"dense"``: rebuild the kernel and call
+        `torch.nn.functional.conv2d`. ``"auto"`` compares the two by the cost model
+        of `STTLinear.flops` (the im2col copy counted as writes).
+    device, dtype : optional
+    method : str, optional
+        Deprecated name of ``format`` (a `DeprecationWarning`; not both).
+
+    Attributes
+    ----------
+    linear : STTLinear, STRLinear or STTuLinear
+        Holds the cores and the bias.
+    n_params, compression_ratio : int, float
+        As for the linear layers, against a `torch.nn.Conv2d` of the same sizes.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For invalid sizes, options or the arguments of the linear layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from semitensor.nn import STPConv2d
+    >>> _ = torch.manual_seed(0)
+    >>> conv = STPConv2d(16, 32, 3, (4, 4, 9), (2, 4, 4), ranks=4, t=2, padding=1)
+    >>> conv(torch.randn(2, 16, 8, 8)).shape
+    torch.Size([2, 32, 8, 8])
+    >>> conv.compression_ratio > 1
+    True
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        in_shape,
+        out_shape,
+        ranks,
+        t=2,
+        *,
+        format=None,
+        side="left",
+        stride=1,
+        padding=0,
+        dilation=1,
+        bias=True,
+        forward_path="auto",
+        device=None,
+        dtype=None,
+        method=None,
+    ):
+        super().__init__()
+        self.format = resolve_format(format, method)
+        self.forward_path = check_choice(forward_path, "forward_path", PATHS)
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = check_int_pair(kernel_size, "kernel_size", 1)
+        self.stride = check_int_pair(stride, "stride", 1)
+        self.padding = check_int_pair(padding, "padding", 0)
+        self.dilation = check_int_pair(dilation, "dilation", 1)
+        self.last_path = None
+        n_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        self.linear = layer_class(self.format)(
+            n_in, self.out_channels, in_shape, out_shape, ranks, t, side, bias,
+            device=device, dtype=dtype,
+        )  # fmt: skip
+
+    @property
+    def method(self):
+        """Deprecated name of `format`."""
+        warnings.warn("STPConv2d.method is deprecated; use STPConv2d.format", DeprecationWarning, 2)
+        return self.format
+
+    @property
+    def weight(self):
+        """The dense kernel ``out_channels × in_channels × kh × kw`` (differentiable)."""
+        return self.linear.weight.reshape(self.out_channels, self.in_channels, *self.kernel_size)
+
+    @property
+    def bias(self):
+        """The bias (held by `linear`) or None."""
+        return self.linear.bias
+
+    @property
+    def n_params(self):
+        """Number of parameters (cores and bias)."""
+        return self.linear.n_params
+
+    @property
+    def compression_ratio(self):
+        """Parameters of the equivalent `torch.nn.Conv2d` divided by `n_params`."""
+        return self.linear.compression_ratio
+
+    def _out_hw(self, h, w):
+        out = []
+        for size, k, s, p, d in zip(
+            (h, w), self.kernel_size, self.stride, self.padding, self.dilation
+        ):
+            out.append((size + 2 * p - d * (k - 1) - 1) // s + 1)
+        return tuple(out)
+
+    def flops(self, batch, height, width):
+        """Model costs of the two paths for a ``batch × in_channels × height × width`` input.
+
+        Returns
+        -------
+        dict
+            ``{"cores": …, "dense": …}`` in the units of `STTLinear.flops`.
+        """
+        oh, ow = self._out_hw(height, width)
+        rows = batch * oh * ow
+        lin = self.linear.flops(rows)
+        im2col = WRITE_COST * rows * self.linear.in_features
+        return {"cores": lin["cores"] + im2col, "dense": lin["dense"]}
+
+    def path_for(self, batch, height, width):
+        """``"cores"`` or ``"dense"``: the path ``forward`` takes for this input size."""
+        if self.forward_path != "auto":
+            return self.forward_path
+        f = self.flops(batch, height, width)
+        return "cores" if f["cores"] < f["dense"] else "dense"
+
+    def forward(self, x):
+        """Convolve ``x`` of shape ``(B, in_channels, H, W)`` (floating point)."""
+        check_float_input(x)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"input must have shape (B, {self.in_channels}, H, W); got {tuple(x.shape)}"
+            )
+        b, _, h, w = x.shape
+        path = self.path_for(b, h, w)
+        self.last_path = path
+        if path == "dense":
+            return nn.functional.conv2d(
+                x, self.weight, self.bias, self.stride, self.padding, self.dilation
+            )
+        oh, ow = self._out_hw(h, w)
+        cols = nn.functional.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
+        rows = cols.transpose(1, 2).reshape(b * oh * ow, self.linear.in_features)
+        y = self.linear(rows, path="cores")
+        return y.reshape(b, oh, ow, self.out_channels).permute(0, 3, 1, 2)
+
+    def extra_repr(self):
+        """Sizes and options, shown by ``repr``."""
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+            f"format={self.format!r}"
+        )
+
+    @classmethod
+    def from_conv(
+        cls,
+        conv,
+        in_shape,
+        out_shape,
+        ranks,
+        t=2,
+        *,
+        format=None,
+        side="left",
+        method=None,
+        **fit_kwargs,
+    ):
+        """Compress a trained `torch.nn.Conv2d` through the linear layer's ``from_linear``.
+
+        Parameters
+        ----------
+        conv : torch.nn.Conv2d
+            ``groups=1`` and zero padding (``padding_mode="zeros"``, numeric padding).
+        in_shape, out_shape, ranks, t, format, side
+            As in `STPConv2d`.
+        method : str, optional
+            Deprecated name of ``format`` (a `DeprecationWarning`; not both). While it
+            is accepted, `sttu_decompose`'s own ``method`` cannot be passed here.
+        **fit_kwargs
+            Passed to the decomposition.
+
+        Returns
+        -------
+        STPConv2d
+            On the device and dtype of ``conv``; ``linear.init_info`` holds the fit.
+
+        Raises
+        ------
+        TypeError
+            If ``conv`` is not a `torch.nn.Conv2d`.
+        ValueError
+            For grouped convolutions, non-zero padding modes or string padding.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from semitensor.nn import STPConv2d
+        >>> _ = torch.manual_seed(0)
+        >>> conv = torch.nn.Conv2d(4, 4, 3, padding=1)
+        >>> layer = STPConv2d.from_conv(conv, (4, 9), (2, 2), ranks=[4, 2, 9, 2], t=1,
+        ...                             format="sttu")
+        >>> x = torch.randn(1, 4, 5, 5)
+        >>> bool(torch.allclose(layer(x), conv(x), atol=1e-5))
+        True
+        """
+        format = resolve_format(format, method)
+        if not isinstance(conv, nn.Conv2d):
+            raise TypeError(f"conv must be a torch.nn.Conv2d; got {type(conv).__name__}")
+        if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
+            raise ValueError(
+                "from_conv supports groups=1, padding_mode='zeros' and numeric padding; got "
+                f"groups={conv.groups}, padding_mode={conv.padding_mode!r}, "
+                f"padding={conv.padding!r}"
+            )
+        w = conv.weight.detach()
+        factory = {"device": w.device, "dtype": w.dtype}
+        layer = cls(
+            conv.in_channels, conv.out_channels, conv.kernel_size, in_shape, out_shape, ranks,
+            t, format=format, side=side, stride=conv.stride, padding=conv.padding,
+            dilation=conv.dilation, bias=conv.bias is not None, **factory,
+        )  # fmt: skip
+        flat = nn.Linear(layer.linear.in_features, conv.out_channels, conv.bias is not None)
+        flat = flat.to(**factory)
+        with torch.no_grad():
+            flat.weight.copy_(w.reshape(conv.out_channels, -1))
+            if conv.bias is not None:
+                flat.bias.copy_(conv.bias.detach())
+        layer.linear = layer_class(format).from_linear(
+            flat, in_shape, out_shape, ranks, t, side=side, **fit_kwargs
+        )
+        return layer
