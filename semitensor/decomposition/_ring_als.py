@@ -31,7 +31,7 @@ import array_api_compat
 from ._linalg import contig, leading_basis, on, solve_spd, vdot
 from ._starts import ring_to_tensor
 
-__all__ = ["Ring", "Sweeper", "exact_error"]
+__all__ = ["Ring", "Sweeper", "exact_error", "largest_merged_block"]
 
 
 class Ring:
@@ -277,8 +277,8 @@ def split_in_metric(xp, block, b, gram, i_left, rank, rng):
     return a, right, (vdot(xp, bm, y), vdot(xp, y, gram @ y))
 
 
-# Entries of the tensor reconstructed at a time by `exact_error` (32 MB of float64):
-# the error of a fit never needs a full-size reconstruction next to the data.
+# Entries of the tensor reconstructed at a time by `exact_error` (at most 32 MB of
+# float64 and an eighth of the tensor): the error never needs a full-size copy.
 _SLAB_ENTRIES = 1 << 22
 
 
@@ -290,10 +290,22 @@ def exact_error(ring):
     """
     xp, x, cores = ring.xp, ring.x, ring.cores
     size0 = ring.shape[0]
-    step = max(1, _SLAB_ENTRIES * size0 // max(1, math.prod(ring.shape)))
+    total_size = max(1, math.prod(ring.shape))
+    slab = min(_SLAB_ENTRIES, max(1, total_size // 8))
+    step = max(1, slab * size0 // total_size)
     total = 0.0
     for lo in range(0, size0, step):
         hi = min(size0, lo + step)
         diff = ring_to_tensor([cores[0][:, lo:hi, :], *cores[1:]]) - x[lo:hi, ...]
         total += vdot(xp, diff, diff)
     return math.sqrt(total / ring.norm_sq)
+
+
+def largest_merged_block(shape, ranks):
+    """Entries of the largest merged block ``r_k·I_k·I_{k+1}·r_{k+2}`` of a two-core sweep.
+
+    A two-core update holds a few arrays of that size (its right-hand side, solution
+    and split), the ring bond ``(N−1, 0)`` included.
+    """
+    n = len(shape)
+    return max(ranks[k] * shape[k] * shape[(k + 1) % n] * ranks[(k + 2) % n] for k in range(n))
