@@ -188,3 +188,47 @@ def check_shape(shape, name, total=None, total_name=None):
             f"{name} {out} must multiply to {total_name}={total}; its product is {math.prod(out)}"
         )
     return out
+
+
+# --- added for the application layer (io, the command) ------------------------------
+
+__all__ += ["check_bool", "check_int_in_range", "check_path"]
+
+
+def check_bool(value, name):
+    """Return ``value`` if it is True or False, else a TypeError (1 and "yes" are not)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {_kind(value)}")
+    return value
+
+
+def check_int_in_range(value, name, low, high, multiple_of=1):
+    """Return ``value`` as an int if it is in ``[low, high]`` and divisible by ``multiple_of``."""
+    if multiple_of == 1:
+        rule = f"an integer between {low} and {high}"
+    else:
+        rule = f"a multiple of {multiple_of} between {low} and {high}"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {rule}; got {_kind(value)}")
+    value = int(value)
+    if not low <= value <= high or value % multiple_of:
+        raise ValueError(f"{name} must be {rule}; got {value}")
+    return value
+
+
+def check_path(path, name="path"):
+    """Return a file path (str, bytes or os.PathLike) as a non-empty str.
+
+    Bytes are decoded as the operating system does (`os.fsdecode`), so messages and
+    path arithmetic work on one type; an empty path would name the current directory.
+    """
+    import os
+
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a str, bytes or os.PathLike file path; got {_kind(path)}")
+    value = os.fsdecode(os.fspath(path))
+    if not value:
+        raise ValueError(f"{name} must name a file; got the empty path {path!r}")
+    if "\0" in value:
+        raise ValueError(f"{name} must not contain a NUL character; got {path!r}")
+    return value
