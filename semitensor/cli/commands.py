@@ -7,15 +7,23 @@ for how errors become exit statuses).
 
 from __future__ import annotations
 
+import math
 import os
+import shutil
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
 from .. import io
+from .._validation import (
+    check_eps,
+    check_int_in_range,
+    check_nonnegative_int,
+    check_positive_int,
+    check_tol,
+)
 from ..formats import format_class
 from ._progress import Progress, show_progress
 from ._table import format_table, result_row
@@ -24,12 +32,13 @@ __all__ = [
     "InputError",
     "PROG",
     "check_output",
+    "check_plot_path",
     "cmd_decompose",
     "cmd_demo",
     "cmd_info",
     "cmd_reconstruct",
     "read_tensor",
-    "save_npy",
+    "memory_bytes",
 ]
 
 PROG = "semitensor"
@@ -46,11 +55,15 @@ def read_tensor(path, key):
     """The tensor in a ``.npy`` file, or array ``key`` of an ``.npz`` file, as float64."""
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path} is a directory; INPUT must be a .npy or .npz file")
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in (".npy", ".npz"):
         raise InputError(f"{path}: INPUT must be a .npy or .npz file")
     try:
         data = np.load(path, allow_pickle=False)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     except Exception as exc:  # numpy/zip format errors: a bad file
         raise InputError(f"{path}: cannot read it as {suffix} ({exc})") from None
     if suffix == ".npz":
@@ -80,27 +93,49 @@ def read_tensor(path, key):
     return np.asarray(x, dtype=np.float64)
 
 
-def check_output(path, force):
-    """Refuse an existing output without ``--force`` and a missing output directory."""
-    if os.path.exists(path) and not force:
-        raise InputError(f"{path} exists; pass --force to overwrite it")
+def _writable_directory(path, what):
+    """Refuse a path that is a directory, or whose directory is missing or read-only."""
+    if os.path.isdir(path):
+        raise InputError(f"{what}{path} is a directory; give the path of a file to write")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise InputError(f"{path}: directory {directory} does not exist")
+        raise InputError(f"{what}{path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise InputError(f"{what}{path}: directory {directory} is not writable")
 
 
-def save_npy(array, path):
-    """np.save to a temporary file, then rename (no half-written file on failure)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+def check_output(path, force):
+    """Refuse an existing output without ``--force`` and an output that cannot be written.
+
+    Checked before any work, so a long fit never ends in a refusal to save it.
+    """
+    _writable_directory(path, "")
+    if os.path.lexists(path) and not force:
+        raise InputError(f"{path} exists; pass --force to overwrite it")
+
+
+def check_plot_path(path):
+    """Refuse a ``--plot`` file that matplotlib cannot write, before the demo runs."""
+    _writable_directory(path, "--plot ")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
+    if suffix not in kinds:
+        known = ", ".join("." + k for k in sorted(kinds))
+        got = "." + suffix if suffix else "no suffix"
+        raise InputError(
+            f"--plot {path}: the file name must end in a format matplotlib writes ({known}); "
+            f"got {got}"
+        )
+
+
+def memory_bytes():
+    """The physical memory of this machine in bytes, or None where the OS does not say."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _int_list(text, name):
@@ -110,6 +145,7 @@ def _int_list(text, name):
         raise InputError(
             f"{name} must be an int or comma-separated ints (e.g. 8 or 8,8,4); got {text!r}"
         ) from None
+    values = [check_positive_int(v, name) for v in values]
     return values[0] if len(values) == 1 else values
 
 
@@ -134,6 +170,7 @@ def cmd_demo(args):
     """``semitensor demo``: the table of every format and its TensorLy twin."""
     from . import demo
 
+    check_int_in_range(args.size, "--size", 4, 144, multiple_of=4)
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -142,8 +179,7 @@ def cmd_demo(args):
                 "--plot needs matplotlib: pip install 'semitensor[plot]' (or pip install "
                 "matplotlib)"
             ) from None
-    if args.size < 4 or args.size % 4 or args.size > 144:
-        raise InputError(f"--size must be a multiple of 4 between 4 and 144; got {args.size}")
+        check_plot_path(args.plot)
     x = demo.load_demo_data(args.size)
     settings = demo.DEMO_SETTINGS
     print(
@@ -185,6 +221,10 @@ def cmd_decompose(args):
         raise InputError("give exactly one of --ranks and --eps")
     ranks = None if args.ranks is None else _int_list(args.ranks, "--ranks")
     t = _int_list(args.t, "--t")
+    check_eps(args.eps, "--eps")
+    check_tol(args.tol, "--tol")
+    check_positive_int(args.n_iter_max, "--n-iter-max")
+    check_nonnegative_int(args.seed, "--seed")
     check_output(args.output, args.force)
     x = read_tensor(args.input, args.key)
     progress = Progress(
@@ -220,11 +260,40 @@ def cmd_reconstruct(args):
     """``semitensor reconstruct``: write the full tensor of a saved decomposition."""
     check_output(args.output, args.force)
     dec = io.load(args.factors)
-    full = np.asarray(dec.to_tensor())
-    save_npy(full, args.output)
+    _check_full_size(args.factors, dec, args.output)
+    full = np.asarray(dec.to_tensor())  # once: it may be most of the memory
+    io.save_array(full, args.output, overwrite=args.force)
     if not args.quiet:
         print(f"wrote {args.output}: shape {dec.shape}, dtype {full.dtype}")
     return 0
+
+
+def _check_full_size(factors, dec, output):
+    """Refuse a full tensor larger than half the memory or than the output's free disk."""
+    dtype = np.result_type(*[np.asarray(a).dtype for a in dec.named_arrays().values()])
+    nbytes = math.prod(dec.shape) * dtype.itemsize
+    shape = "x".join(str(s) for s in dec.shape)
+    memory = memory_bytes()
+    if memory is not None and nbytes > memory // 2:
+        raise InputError(
+            f"{factors}: the full tensor ({shape}, {dtype}) takes {_size(nbytes)}, more than "
+            f"half of this machine's memory ({_size(memory)}); read entries or slices in "
+            "Python instead (semitensor.load)"
+        )
+    free = shutil.disk_usage(os.path.dirname(os.path.abspath(output))).free
+    if nbytes > free:
+        raise InputError(
+            f"{output}: the full tensor ({shape}, {dtype}) takes {_size(nbytes)}, more than "
+            f"the {_size(free)} free on its disk"
+        )
+
+
+def _size(nbytes):
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:,.0f} {unit}" if unit == "bytes" else f"{nbytes:,.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError("unreachable")
 
 
 def cmd_info(args):

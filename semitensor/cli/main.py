@@ -20,6 +20,8 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
 from .. import __version__
 from . import commands
 from .commands import PROG, InputError
@@ -134,13 +136,31 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except (InputError, ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
-        if os.environ.get("SEMITENSOR_DEBUG"):
+    except np.linalg.LinAlgError as exc:  # a ValueError, but a numerical failure, not the user's
+        if _debug():
+            raise
+        print(
+            f"{PROG}: error: numerical failure (LinAlgError: {_one_line(exc)}); "
+            "set SEMITENSOR_DEBUG=1 for the traceback",
+            file=sys.stderr,
+        )
+        return 1
+    except MemoryError as exc:
+        if _debug():
+            raise
+        print(
+            f"{PROG}: error: not enough memory ({_one_line(exc)}); try smaller --ranks or "
+            "a smaller tensor",
+            file=sys.stderr,
+        )
+        return 2
+    except (InputError, ValueError, OSError) as exc:
+        if _debug():
             raise
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:
-        if os.environ.get("SEMITENSOR_DEBUG"):
+        if _debug():
             raise
         print(
             f"{PROG}: error: {type(exc).__name__}: {_one_line(exc)} "
@@ -148,6 +168,11 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 1
+
+
+def _debug():
+    """Whether SEMITENSOR_DEBUG asks for tracebacks: 1, true or yes (not 0, no, or empty)."""
+    return os.environ.get("SEMITENSOR_DEBUG", "").strip().lower() in {"1", "true", "yes"}
 
 
 def _one_line(exc):

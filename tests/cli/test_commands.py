@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import semitensor as st
+from semitensor.cli import commands
 from semitensor.cli._progress import Progress
 from semitensor.cli._table import format_table
 
@@ -160,3 +161,49 @@ def test_progress_bar_reports_error():
     assert progress.fit_callback(3, None, 0.125) is False
     assert progress.bar.n == 3 and "0.1250" in progress.bar.postfix
     progress.close()
+
+
+def test_reconstruct_builds_the_full_tensor_once(capsys, tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    dec = st.STTTensor([rng.standard_normal((1, 3, 2)), rng.standard_normal((2, 4, 1))], t=1)
+    st.save(dec, tmp_path / "f.npz")
+    calls = []
+    to_tensor = st.STTTensor.to_tensor
+
+    def counting(self):
+        calls.append(1)
+        return to_tensor(self)
+
+    monkeypatch.setattr(st.STTTensor, "to_tensor", counting)
+    code, out, _ = run(capsys, "reconstruct", tmp_path / "f.npz", "-o", tmp_path / "x.npy")
+    assert code == 0 and len(calls) == 1
+    assert out == f"wrote {tmp_path / 'x.npy'}: shape (3, 4), dtype float64\n"
+
+
+def test_reconstruct_refuses_a_tensor_too_large(capsys, tmp_path, monkeypatch):
+    # 2,000 parameters describing a 10^15-entry tensor (8 PB of float64).
+    rng = np.random.default_rng(0)
+    big = st.STTuTensor(rng.standard_normal((2, 2, 2)),
+                        [rng.standard_normal((50_000, 1)) for _ in range(3)], t=2)  # fmt: skip
+    st.save(big, tmp_path / "big.npz")
+    result = run(capsys, "reconstruct", tmp_path / "big.npz", "-o", tmp_path / "x.npy")
+    assert_input_error(result, "the full tensor (100000x100000x100000, float64) takes 7.1 PiB")
+    assert "more than half of this machine's memory" in result[2]
+
+    small = st.STTTensor([rng.standard_normal((1, 3, 2)), rng.standard_normal((2, 4, 1))], t=1)
+    st.save(small, tmp_path / "small.npz")
+    monkeypatch.setattr(commands, "memory_bytes", lambda: None)
+    monkeypatch.setattr(
+        commands.shutil, "disk_usage", lambda p: type("U", (), {"free": 10})()
+    )  # 10 bytes free
+    result = run(capsys, "reconstruct", tmp_path / "small.npz", "-o", tmp_path / "x.npy")
+    assert_input_error(result, "takes 96 bytes, more than the 10 bytes free on its disk")
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_info_on_a_torch_decomposition(capsys, tmp_path):
+    torch = pytest.importorskip("torch")
+    dec = st.STTTensor([torch.ones(1, 3, 2), torch.ones(2, 4, 1)], t=1)
+    st.save(dec, tmp_path / "t.npz")
+    code, out, _ = run(capsys, "info", tmp_path / "t.npz")
+    assert code == 0 and "dtype              float32" in out

@@ -53,3 +53,24 @@ def test_demo_plot_without_matplotlib(capsys, tmp_path, monkeypatch):
 
 def test_demo_bad_size(capsys):
     assert_input_error(run(capsys, "demo", "--size", "10"), "--size must be a multiple of 4")
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("d", "is a directory; give the path of a file"),
+        ("missing/p.png", "does not exist"),
+        ("p.xyz", "must end in a format matplotlib writes"),
+        ("plot", "got no suffix"),
+    ],
+)
+def test_demo_checks_the_plot_path_before_running(name, match, capsys, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "d").mkdir()
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the demo ran before --plot was checked")
+
+    monkeypatch.setattr(demo, "run_demo", must_not_run)
+    monkeypatch.setattr(demo, "load_demo_data", must_not_run)
+    assert_input_error(run(capsys, "demo", "-q", "--plot", tmp_path / name), match)
