@@ -230,18 +230,24 @@ def read_header(path, archive, member, name):
 def read_member(path, archive, header, name):
     """The array of a member whose header `read_header` returned, as a native-order copy."""
     info, offset, shape, fortran, dtype = header
-    nbytes = math.prod(shape) * dtype.itemsize
+    # Read straight into the array (one copy of the data in memory, not two).
+    out = np.empty(math.prod(shape), dtype=dtype)
+    buffer, filled = memoryview(out).cast("B"), 0
     try:
         with archive.open(info) as f:
             f.read(offset)
-            data = f.read(nbytes)
+            while filled < len(buffer):
+                n = f.readinto(buffer[filled:])
+                if not n:
+                    break
+                filled += n
             f.read(1)  # reaching the end makes zipfile check the CRC
     except Exception as exc:  # zipfile (bad CRC), zlib, short reads: a bad member
         raise ValueError(
             f"{path} is truncated or corrupt: array {name} cannot be read "
             f"({type(exc).__name__}: {exc})"
         ) from None
-    if len(data) != nbytes:
+    if filled != len(buffer):
         raise ValueError(f"{path} is truncated or corrupt: array {name} is cut short")
-    array = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return array.astype(dtype.newbyteorder("="), order="C")
+    out = out.reshape(shape[::-1]).T if fortran else out.reshape(shape)
+    return out.astype(dtype.newbyteorder("="), order="C", copy=False)
