@@ -178,12 +178,16 @@ def open_archive(path):
         f.seek(0)
         try:
             archive = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, OverflowError):
-            if head == b"PK\x03\x04":  # a zip that lost its end: cut short while copying
+        except Exception as exc:  # BadZipFile, but also NotImplementedError, EOFError, ...
+            if head != b"PK\x03\x04":
+                raise ValueError(f"{path} is not a semitensor file: not an .npz archive") from None
+            if isinstance(exc, zipfile.BadZipFile):  # a zip that lost its end: cut short
                 raise ValueError(
                     f"{path} is truncated or corrupt (an incomplete .npz archive)"
                 ) from None
-            raise ValueError(f"{path} is not a semitensor file: not an .npz archive") from None
+            raise ValueError(
+                f"{path} is truncated or corrupt ({type(exc).__name__}: {exc})"
+            ) from None
         with archive:
             yield archive
 

@@ -496,3 +496,34 @@ def test_load_reads_fortran_order_and_big_endian_members(saved, tmp_path):
     back = st.load(path)
     assert back.core.dtype == np.float64 and back.core.flags["C_CONTIGUOUS"]
     np.testing.assert_array_equal(back.core, core)
+
+
+def test_damaged_bytes_are_always_a_value_error_naming_the_file(saved, tmp_path):
+    # Random byte flips and cuts anywhere in a real file (zip headers, npy headers,
+    # data, metadata): load either succeeds or raises ValueError, nothing else.
+    import random
+
+    rng = random.Random(0)
+    data = saved.read_bytes()
+    path = tmp_path / "damaged.npz"
+    for _ in range(400):
+        damaged = bytearray(data)
+        for _ in range(rng.randint(1, 4)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            damaged = damaged[: rng.randrange(len(damaged))]
+        path.write_bytes(bytes(damaged))
+        try:
+            st.load(path)
+        except ValueError as exc:
+            assert str(exc).startswith(str(path)), exc
+
+
+def test_zip_of_an_unsupported_version_is_corrupt(saved, tmp_path):
+    data = bytearray(saved.read_bytes())
+    central = data.rindex(b"PK\x01\x02")  # the last central-directory entry
+    data[central + 6] = 89  # "version needed to extract": 8.9
+    path = tmp_path / "v.npz"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="v.npz is truncated or corrupt \\(NotImplementedError"):
+        st.load(path)
