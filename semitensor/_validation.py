@@ -190,13 +190,13 @@ def check_shape(shape, name, total=None, total_name=None):
     return out
 
 
-# --- added for semitensor.nn: flags and the int-or-pair sizes of convolutions -------
+# --- flags, convolution sizes, ranges and paths (nn layers, io, the command) --------
 
-__all__ += ["check_bool", "check_int_pair"]
+__all__ += ["check_bool", "check_int_pair", "check_int_in_range", "check_path"]
 
 
 def check_bool(value, name):
-    """Return ``value`` if it is ``True`` or ``False`` (not 0/1 or another truthy object)."""
+    """Return ``value`` if it is True or False, else a TypeError (1 and "yes" are not)."""
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be True or False; got {_kind(value)}")
     return value
@@ -212,3 +212,35 @@ def check_int_pair(value, name, minimum=1):
         rule = "positive" if minimum == 1 else f">= {minimum}"
         raise ValueError(f"{name} must be {rule} (an int or a pair of ints); got {value!r}")
     return pair
+
+
+def check_int_in_range(value, name, low, high, multiple_of=1):
+    """Return ``value`` as an int if it is in ``[low, high]`` and divisible by ``multiple_of``."""
+    if multiple_of == 1:
+        rule = f"an integer between {low} and {high}"
+    else:
+        rule = f"a multiple of {multiple_of} between {low} and {high}"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {rule}; got {_kind(value)}")
+    value = int(value)
+    if not low <= value <= high or value % multiple_of:
+        raise ValueError(f"{name} must be {rule}; got {value}")
+    return value
+
+
+def check_path(path, name="path"):
+    """Return a file path (str, bytes or os.PathLike) as a non-empty str.
+
+    Bytes are decoded as the operating system does (`os.fsdecode`), so messages and
+    path arithmetic work on one type; an empty path would name the current directory.
+    """
+    import os
+
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name} must be a str, bytes or os.PathLike file path; got {_kind(path)}")
+    value = os.fsdecode(os.fspath(path))
+    if not value:
+        raise ValueError(f"{name} must name a file; got the empty path {path!r}")
+    if "\0" in value:
+        raise ValueError(f"{name} must not contain a NUL character; got {path!r}")
+    return value

@@ -8,12 +8,16 @@ genuine three-way array (height × width × wavelength) rather than an image res
 into one. The demo takes a ``64×64`` pixel window (rows and columns 40–103) and all
 200 bands, as float64.
 
-Every format of the registry is fitted at a few rank levels with ``t = 2`` and the
+Every format in `DEMO_RANKS` is fitted at a few rank levels with ``t = 2`` and the
 left side; its TensorLy twin (Tucker for STTu, TT for STT, TR for STR) is fitted at
 the *same parameter budget*: its ranks are the STP ranks scaled by the largest factor
 whose parameter count does not exceed the STP fit's. Iterative methods (STTu HOOI,
 STT/STR ALS, TensorLy's Tucker HOOI) share ``tol`` and ``n_iter_max``; TensorLy's TT
 and TR are its one-pass SVD algorithms (``tensor_train``, ``tensor_ring``).
+
+The settings live here, not in the formats or the file schema: they are choices of
+this demo (and of the command, which fits through `FIT_FUNCTIONS`), not properties of
+a format.
 """
 
 from __future__ import annotations
@@ -25,13 +29,36 @@ import warnings
 
 import numpy as np
 
-from ._registry import available_formats
+from .. import str_decompose, stt_decompose, sttu_decompose
+from ..formats import format_class
 
-__all__ = ["load_demo_data", "run_demo", "DEMO_SETTINGS"]
+__all__ = [
+    "DEMO_RANKS",
+    "DEMO_SETTINGS",
+    "FIT_FUNCTIONS",
+    "TWIN_TITLES",
+    "load_demo_data",
+    "matched_ranks",
+    "n_fits",
+    "plot_rows",
+    "run_demo",
+]
 
 DEMO_SETTINGS = {"t": 2, "tol": 1e-4, "n_iter_max": 20, "random_state": 0, "window": (40, 64)}
 
-_TWIN_TITLES = {"tucker": "TensorLy Tucker", "tt": "TensorLy TT", "tr": "TensorLy TR"}
+#: The fitting function of each format (by ``format_name``). The formats cannot name
+#: it themselves: `semitensor.formats` sits below `semitensor.decomposition`.
+FIT_FUNCTIONS = {"sttu": sttu_decompose, "stt": stt_decompose, "str": str_decompose}
+
+#: Ranks for the 64×64×200 demo tensor with ``t=2``, one tuple per budget level; the
+#: order of the keys is the order of the table.
+DEMO_RANKS = {
+    "sttu": ((16, 16, 8), (32, 32, 16), (48, 48, 32)),
+    "stt": ((8, 8), (16, 16), (32, 32)),
+    "str": ((4, 8, 8), (8, 16, 16), (16, 32, 32)),
+}
+
+TWIN_TITLES = {"tucker": "TensorLy Tucker", "tt": "TensorLy TT", "tr": "TensorLy TR"}
 
 
 def load_demo_data(size=64):
@@ -128,7 +155,7 @@ def _to_tensor_tr(arrays):
     return tr_to_tensor(arrays)
 
 
-TWINS = {
+_TWINS = {
     "tucker": (_tucker_params, _tucker_caps, _fit_tucker, _to_tensor_tucker),
     "tt": (_tt_params, _tt_caps, _fit_tt, _to_tensor_tt),
     "tr": (_tr_params, _tr_caps, _fit_tr, _to_tensor_tr),
@@ -136,8 +163,16 @@ TWINS = {
 
 
 def matched_ranks(twin, shape, like, budget):
-    """Twin ranks: ``like`` scaled by the largest factor whose parameters fit ``budget``."""
-    params, caps, _, _ = TWINS[twin]
+    """Twin ranks: ``like`` scaled by the largest factor whose parameters fit ``budget``.
+
+    Examples
+    --------
+    >>> from semitensor.cli.demo import matched_ranks
+    >>> ranks = matched_ranks("tucker", (64, 64, 200), [16, 16, 8], 2960)
+    >>> 64 * ranks[0] + 64 * ranks[1] + 200 * ranks[2] + ranks[0] * ranks[1] * ranks[2] <= 2960
+    True
+    """
+    params, caps, _, _ = _TWINS[twin]
     cap = caps(shape)
     best = [1] * len(cap)
     for step in range(1, 4 * max(like) * 64 + 1):
@@ -164,14 +199,14 @@ def _row(method, ranks, t, n_params, size, rel_error, seconds):
     }
 
 
-def _fit_stp(entry, x, ranks, settings):
-    ranks = [min(r, c) for r, c in zip(ranks, _stp_caps(entry, x.shape, settings["t"]))]
+def _fit_stp(name, x, ranks, settings):
+    ranks = [min(r, c) for r, c in zip(ranks, _stp_caps(name, x.shape, settings["t"]))]
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         # The demo caps the sweeps (n_iter_max) to stay short; the table reports the
         # error reached, so the ConvergenceWarning would only repeat it.
         warnings.simplefilter("ignore")
-        dec = entry.decompose(
+        dec = FIT_FUNCTIONS[name](
             x,
             list(ranks),
             t=settings["t"],
@@ -182,19 +217,18 @@ def _fit_stp(entry, x, ranks, settings):
     seconds = time.perf_counter() - t0
     err = float(np.linalg.norm(np.asarray(dec.to_tensor()) - x) / np.linalg.norm(x))
     t = dec.t[0] if len(set(dec.t)) == 1 else dec.t
-    return dec, _row(entry.title, dec.ranks, t, dec.n_params, x.size, err, seconds)
+    return dec, _row(type(dec).title, dec.ranks, t, dec.n_params, x.size, err, seconds)
 
 
-def _stp_caps(entry, shape, t):
+def _stp_caps(name, shape, t):
     """Tucker-type ranks may not exceed the mode sizes (small windows in tests)."""
-    if entry.twin == "tucker":
+    if format_class(name).twin == "tucker":
         return [i - i % t for i in shape]
-    return [math.inf] * len(entry.demo_ranks[0])
+    return [math.inf] * len(DEMO_RANKS[name][0])
 
 
-def _fit_twin(entry, x, stp_row, settings):
-    twin = entry.twin
-    _, _, fit, to_tensor = TWINS[twin]
+def _fit_twin(twin, x, stp_row, settings):
+    _, _, fit, to_tensor = _TWINS[twin]
     ranks = matched_ranks(twin, x.shape, list(stp_row["ranks"]), stp_row["params"])
     t0 = time.perf_counter()
     with warnings.catch_warnings():
@@ -203,20 +237,25 @@ def _fit_twin(entry, x, stp_row, settings):
     seconds = time.perf_counter() - t0
     n_params = sum(int(np.asarray(a).size) for a in arrays)
     err = float(np.linalg.norm(np.asarray(to_tensor(arrays)) - x) / np.linalg.norm(x))
-    return _row(_TWIN_TITLES[twin], ranks, 1, n_params, x.size, err, seconds)
+    return _row(TWIN_TITLES[twin], ranks, 1, n_params, x.size, err, seconds)
 
 
 def run_demo(x, levels=3, settings=None, progress=None):
-    """Fit every available format and its twin at ``levels`` budgets; return table rows.
+    """Fit every demo format and its twin at ``levels`` budgets; return the table rows.
 
     ``progress(label)`` is called before each fit (for a progress bar).
     """
     settings = {**DEMO_SETTINGS, **(settings or {})}
     rows = []
     with _one_blas_thread():
-        for entry in available_formats():
-            _fit_family(entry, x, levels, settings, progress, rows)
+        for name in DEMO_RANKS:
+            _fit_family(name, x, levels, settings, progress, rows)
     return rows
+
+
+def n_fits(levels):
+    """How many fits `run_demo` makes at ``levels`` budget levels (for the progress bar)."""
+    return 2 * sum(len(r[:levels]) for r in DEMO_RANKS.values())
 
 
 def _one_blas_thread():
@@ -231,16 +270,17 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _fit_family(entry, x, levels, settings, progress, rows):
+def _fit_family(name, x, levels, settings, progress, rows):
     """The rows of one format and its twin (appended to ``rows``)."""
-    for ranks in entry.demo_ranks[:levels]:
+    cls = format_class(name)
+    for ranks in DEMO_RANKS[name][:levels]:
         if progress is not None:
-            progress(f"{entry.title} {ranks}")
-        _, stp_row = _fit_stp(entry, x, ranks, settings)
+            progress(f"{cls.title} {ranks}")
+        _, stp_row = _fit_stp(name, x, ranks, settings)
         if progress is not None:
-            progress(f"{_TWIN_TITLES[entry.twin]}")
+            progress(TWIN_TITLES[cls.twin])
         rows.append(stp_row)
-        rows.append(_fit_twin(entry, x, stp_row, settings))
+        rows.append(_fit_twin(cls.twin, x, stp_row, settings))
 
 
 def plot_rows(rows, path, title):
