@@ -27,7 +27,7 @@ import array_api_compat
 
 from ._linalg import contig, small_blas, vdot
 from ._prepare import like_tensor
-from ._ring_als import Ring, Sweeper, exact_error, largest_merged_block
+from ._ring_als import Ring, Sweeper, exact_error, largest_merged_block, two_core_cost_ratio
 from ._starts import random_ring, tr_svd
 from ._stopping import exact_level, logger, settled
 from .fitinfo import FitInfo
@@ -44,6 +44,8 @@ _EXACT_CHECK = 1e-5
 _EXACT = exact_level(2.0**-52)
 # The automatic warm-up is abandoned when an error exceeds this multiple of the start's.
 _ABANDON = 2.0
+# The automatic warm-up runs where a two-core sweep costs at most this many one-core ones.
+_COST_RATIO = 12.0
 # Working sets below this many float64 entries (32 MB) never block the warm-up.
 _SMALL_WORK = 1 << 22
 
@@ -52,26 +54,37 @@ class _Warmup:
     """When the fit runs a two-core sweep instead of a one-core sweep.
 
     An int ``n``: exactly ``n`` two-core sweeps first (0: none). ``"auto"`` (the
-    default): up to `DEFAULT_WARMUP` two-core sweeps first, abandoned as soon as the
-    error after a bond update exceeds `_ABANDON` times the start's error. Measured on
-    random exact STTs (6×8×8×6, t = 2, R = 8) the warm-up's errors rise to at most
-    1.3× the start's before falling by orders of magnitude; on real tensors (Indian
-    Pines, china.jpg, Kinetic) they rise 3-14× and the warm-up was reverted in 25 of
-    28 fits, after costing 30-80 one-core sweeps each. So the test keeps the warm-up
-    that makes exact recovery reliable and stops the one that cannot pay, usually
-    within its first bond update. ``"auto"`` also skips the warm-up where its merged
-    blocks would not fit next to the data (`_warmup_fits`): with a short mode and
-    large ranks they are many times the tensor (19-33x on china.jpg at ring rank 4).
+    default): up to `DEFAULT_WARMUP` two-core sweeps first, where they can pay:
+
+    * only where a two-core sweep costs at most `_COST_RATIO` one-core sweeps by the
+      flop model `two_core_cost_ratio` (3-9 on the small exact problems where the
+      warm-up makes recovery reliable; 60-110 on Indian Pines and china.jpg, where
+      one-core sweeps reach the same error many times sooner);
+    * only where its merged blocks fit next to the data (`_warmup_fits`: with a short
+      mode and large ranks they are many times the tensor, 19-33× on china.jpg);
+    * abandoned as soon as an error after a bond update exceeds `_ABANDON` times the
+      best error so far: measured on random exact STTs (6×8×8×6, t = 2, R = 8) the
+      warm-up's errors rise to at most 1.3× before falling by orders of magnitude;
+      on real tensors (Indian Pines, china.jpg, Kinetic) they rise 3-14× and the
+      warm-up was reverted in 25 of 28 fits.
+
+    Whatever the mode, a warm-up that ends above the best state it passed returns to
+    that state. The choice depends on shapes and ranks only, never on timings, so a
+    seed gives the same fit on every machine.
     """
 
     def __init__(self, mode, shape, ranks):
         self.auto = mode == "auto"
         self.left = DEFAULT_WARMUP if self.auto else mode
-        if self.auto and not _warmup_fits(shape, ranks):
+        if self.auto and not (
+            _warmup_fits(shape, ranks) and two_core_cost_ratio(shape, ranks) <= _COST_RATIO
+        ):
             self.left = 0
+        self.best = None  # (error, cores) of the best state since the warm-up began
 
-    def abort_level(self, start_error):
-        return _ABANDON * start_error if self.auto else None
+    def remember(self, err, cores):
+        if self.best is None or err < self.best[0]:
+            self.best = (err, list(cores))
 
 
 def _warmup_fits(shape, ranks):
@@ -131,29 +144,31 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
         return ring.cores, info
     ranks = [c.shape[0] for c in ring.cores] + [ring.cores[0].shape[0]]
     policy = _Warmup(s.warmup if ring.n > 2 else 0, ring.shape, ranks)
-    start_cores = list(ring.cores)
     info.stop_reason = "n_iter_max"
     for it in range(1, s.n_iter_max + 1):
         two = policy.left > 0
         if two:
+            policy.remember(errors[-1], ring.cores)
             policy.left -= 1
             info.two_core_sweeps += 1
-            err = sweeper.two_core_sweep(s.rng, abort_above=policy.abort_level(errors[0]))
-            abandon = policy.abort_level(errors[0])
+            abandon = _ABANDON * policy.best[0] if policy.auto else None
+            err = sweeper.two_core_sweep(s.rng, abort_above=abandon)
             if err is None or (abandon is not None and err > abandon):
-                policy.left = 0  # abandoned: it cannot pay (see _Warmup)
-                ring.cores = list(start_cores)
-                err = errors[0]
+                policy.left = 0  # it cannot pay (see _Warmup)
+                err = math.inf
+            if err < _EXACT_CHECK:
+                err = exact_error(ring)
+            kind = "two-core"
+            if policy.left == 0 and err > policy.best[0]:
+                # The warm-up ended above the best state it passed (its SVD split is
+                # made in the wrong metric): continue from that state instead.
+                err, ring.cores = policy.best[0], list(policy.best[1])
+                kind = "two-core, worse than before: reverted"
         else:
             err = sweeper.one_core_sweep()
-        if err < _EXACT_CHECK:
-            err = exact_error(ring)
-        kind = "two-core" if two else "one-core"
-        if two and policy.left == 0 and err > errors[0]:
-            # The warm-up ended worse than its start (its SVD split is made in the
-            # wrong metric): continue from the start instead.
-            ring.cores = list(start_cores)
-            err, kind = errors[0], "two-core, worse than the start: reverted to it"
+            if err < _EXACT_CHECK:
+                err = exact_error(ring)
+            kind = "one-core"
         errors.append(err)
         info.times.append(clock() - t0)
         info.n_iter = it
