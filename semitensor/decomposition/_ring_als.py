@@ -332,7 +332,7 @@ def largest_merged_block(shape, ranks):
 
 
 def two_core_cost_ratio(shape, ranks):
-    """Flops of a two-core sweep over those of a one-core sweep (a deterministic model).
+    """Flops of a two-core sweep, and their ratio to a one-core sweep's (a deterministic model).
 
     One-core: the contraction of the data (``4·|X|·r_0·r_1``) and the solves. Two-core:
     the contraction, and per bond the merged solve, the SVD basis of the merged block
@@ -354,4 +354,4 @@ def two_core_cost_ratio(shape, ranks):
         m, w = a * left, right * b
         two += 2.0 * m * w * min(m, w) + 10.0 * min(m, w) ** 3
         two += 2.0 * (mid * b) ** 2 * right
-    return two / one
+    return two, two / one

@@ -46,6 +46,8 @@ _EXACT = exact_level(2.0**-52)
 _ABANDON = 2.0
 # The automatic warm-up runs where a two-core sweep costs at most this many one-core ones.
 _COST_RATIO = 12.0
+# ... or where a two-core sweep costs at most this many flops (a few milliseconds).
+_CHEAP_FLOPS = 2e7
 # Working sets below this many float64 entries (32 MB) never block the warm-up.
 _SMALL_WORK = 1 << 22
 
@@ -59,7 +61,9 @@ class _Warmup:
     * only where a two-core sweep costs at most `_COST_RATIO` one-core sweeps by the
       flop model `two_core_cost_ratio` (3-9 on the small exact problems where the
       warm-up makes recovery reliable; 60-110 on Indian Pines and china.jpg, where
-      one-core sweeps reach the same error many times sooner);
+      one-core sweeps reach the same error many times sooner), or at most
+      `_CHEAP_FLOPS` flops (milliseconds: a 4×4×4 STT at R = 4 needs the warm-up to
+      reach rounding level in 39 sweeps, and one-core sweeps alone take over 100);
     * only where its merged blocks fit next to the data (`_warmup_fits`: with a short
       mode and large ranks they are many times the tensor, 19-33× on china.jpg);
     * abandoned as soon as an error after a bond update exceeds `_ABANDON` times the
@@ -76,8 +80,9 @@ class _Warmup:
     def __init__(self, mode, shape, ranks):
         self.auto = mode == "auto"
         self.left = DEFAULT_WARMUP if self.auto else mode
+        flops, ratio = two_core_cost_ratio(shape, ranks)
         if self.auto and not (
-            _warmup_fits(shape, ranks) and two_core_cost_ratio(shape, ranks) <= _COST_RATIO
+            _warmup_fits(shape, ranks) and (ratio <= _COST_RATIO or flops <= _CHEAP_FLOPS)
         ):
             self.left = 0
         self.best = None  # (error, cores) of the best state since the warm-up began

@@ -58,6 +58,7 @@ def test_fit_reconstructs_its_own_ring_and_compact_is_exact():
     np.testing.assert_array_equal(g1[0::2, :, 1::2], 0)
 
 
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
 def test_errors_never_increase_over_als_sweeps():
     x = np.random.default_rng(0).random((6, 7, 8, 5))
     fit = str_decompose(x, 4, 2, random_state=0, n_iter_max=30)
@@ -67,6 +68,7 @@ def test_errors_never_increase_over_als_sweeps():
     assert np.all(np.diff(tail) <= 1e-12 * tail[:-1] + 1e-15)
 
 
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
 def test_t1_no_worse_than_tensorly_tr_svd():
     from tensorly.decomposition import tensor_ring
 
@@ -108,6 +110,7 @@ def test_torch_input_gives_torch_result(dtype):
     assert torch.equal(x, x0)
 
 
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
 def test_reproducible_and_input_untouched():
     x = np.random.default_rng(1).random((5, 6, 7))
     x0 = x.copy()
@@ -136,8 +139,9 @@ def test_eps_chooses_ranks():
     fit = str_decompose(x, None, 2, eps=1e-6, random_state=0)
     assert fit.info.rel_error <= 1e-6
     assert fit.info.ranks_used == fit.ranks
-    with pytest.warns(ConvergenceWarning, match="did not reach eps"):
+    with pytest.warns(ConvergenceWarning) as caught:
         str_decompose(np.random.default_rng(0).random((4, 4, 4)), None, 2, eps=1e-3, n_iter_max=5)
+    assert any("did not reach eps" in str(w.message) for w in caught)
 
 
 def test_fit_refusals():
