@@ -174,8 +174,12 @@ def sttu_decompose(
         With orthonormal factors and ``info`` (a
         `~semitensor.decomposition.fitinfo.FitInfo`): method, ``n_iter``,
         ``converged``, ``stop_reason`` (``"closed_form"``, ``"tol"``, ``"exact"``,
-        ``"n_iter_max"`` or ``"callback"``) and ``errors`` (relative error after the
-        start and after each sweep). With ``eps``, ``info.ranks_used`` holds the
+        ``"n_iter_max"`` or ``"callback"``), ``errors`` (relative error after the
+        start and after each sweep) and ``times``. The arrays are in the input's
+        library, on its device and in its floating dtype (float64 for integer
+        input); the fit itself runs in float64 (in float32 the Gram route cannot
+        resolve the kept directions and a fit took 4-12x longer). With ``eps``,
+        ``info.ranks_used`` holds the
         chosen ranks.
 
     Raises
@@ -260,8 +264,12 @@ def sttu_decompose(
     if is_torch(x):  # the fit is not differentiated: keep no autograd graph alive
         x = x.detach()
     out_dtype = x.dtype
-    if xp.finfo(x.dtype).bits < 32:  # eigh has no half-precision kernels
-        x = xp.astype(x, xp.float32)
+    if xp.finfo(x.dtype).bits < 64:
+        # Fitted in float64, cast back: in float32 the Gram route cannot resolve the
+        # kept directions (its rounding level is 1e4·J·u·λ_1 with u = 6e-8), so every
+        # subspace fell back to the SVD of the wide Z_n and a fit took 4-12x longer
+        # than in float64; half precision has no eigh kernels at all.
+        x = xp.astype(x, xp.float64)
     shape = tuple(x.shape)
     t = check_t(t, len(shape))
     for n, (size, tn) in enumerate(zip(shape, t)):

@@ -359,14 +359,25 @@ def test_t1_faster_than_tensorly_with_no_worse_error():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_sttu_half_precision_fits_in_float32_and_casts_back(backend):
+@pytest.mark.parametrize("precision", ["half", "single"])
+def test_sttu_low_precision_fits_in_float64_and_casts_back(backend, precision, monkeypatch):
+    from semitensor.decomposition import sttu as sttu_module
+
+    seen = []
+    fit_inner = sttu_module._fit
+    monkeypatch.setattr(
+        sttu_module, "_fit", lambda prob, *a: seen.append(prob.x.dtype) or fit_inner(prob, *a)
+    )
     x = np.random.default_rng(4).standard_normal((4, 6, 4))
     if backend == "numpy":
-        xh, half = x.astype(np.float16), np.float16
+        low = np.float16 if precision == "half" else np.float32
+        xl, wide = x.astype(low), np.float64
     else:
-        xh, half = torch.tensor(x, dtype=torch.bfloat16), torch.bfloat16
-    fit = sttu_decompose(xh, 2, method="hosvd")
-    assert fit.core.dtype == half and all(u.dtype == half for u in fit.factors)
+        low = torch.bfloat16 if precision == "half" else torch.float32
+        xl, wide = torch.tensor(x, dtype=low), torch.float64
+    fit = sttu_decompose(xl, 2, method="hosvd")
+    assert seen == [wide]
+    assert fit.core.dtype == low and all(u.dtype == low for u in fit.factors)
 
 
 @pytest.mark.skipif(torch is None, reason="torch not installed")
