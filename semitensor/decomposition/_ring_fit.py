@@ -27,6 +27,7 @@ import array_api_compat
 
 from ._linalg import contig, small_blas, vdot
 from ._prepare import like_tensor
+from ._progress import SweepBar
 from ._ring_als import Ring, Sweeper, exact_error, largest_merged_block, two_core_cost_ratio
 from ._starts import random_ring, tr_svd
 from ._stopping import exact_level, logger, settled
@@ -134,7 +135,6 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
     level = logging.INFO if s.verbose else logging.DEBUG
     err = exact_error(ring)
     info = FitInfo(method="als", errors=[err], times=[clock() - t0])
-    errors = info.errors
 
     def stop_by_callback(it, err):
         return s.callback is not None and s.callback(
@@ -147,6 +147,16 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
     if err <= _EXACT:
         info.converged, info.stop_reason = True, "exact"
         return ring.cores, info
+    bar = SweepBar(s.verbose, s.n_iter_max, s.name)
+    try:
+        return _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0)
+    finally:
+        bar.close()
+
+
+def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
+    """The sweeps of `fit_ring` after its start, until a stopping rule holds."""
+    errors = info.errors
     ranks = [c.shape[0] for c in ring.cores] + [ring.cores[0].shape[0]]
     policy = _Warmup(s.warmup if ring.n > 2 else 0, ring.shape, ranks)
     info.stop_reason = "n_iter_max"
@@ -177,6 +187,7 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
         errors.append(err)
         info.times.append(clock() - t0)
         info.n_iter = it
+        bar.update(err)
         logger.log(
             level,
             "%s sweep %d (%s): relative error %.6e, decrease %.3e",

@@ -133,7 +133,8 @@ def stt_decompose(
         Seeds every random draw (random starts, padding noise).
     verbose : bool, default False
         Log one line per sweep at INFO level on the ``semitensor.decomposition``
-        logger (configure `logging` to see them).
+        logger (configure `logging` to see them), and show a tqdm progress bar on
+        stderr when it is a terminal.
     callback : callable, optional
         ``callback(iteration, stt, rel_error)`` after the start (iteration 0) and
         after every sweep; returning True stops the fit (``stop_reason="callback"``).

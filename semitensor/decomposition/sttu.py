@@ -23,6 +23,7 @@ from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._linalg import small_blas
 from ._prepare import check_settings
+from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
 from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 from .fitinfo import FitInfo
@@ -161,8 +162,9 @@ def sttu_decompose(
         Accepted for the library's uniform keyword vocabulary and validated; both
         methods are deterministic, so no random numbers are drawn.
     verbose : bool, default False
-        Log the error of each sweep at INFO level on the ``semitensor`` logger
-        (DEBUG otherwise).
+        Log the error of each sweep at INFO level on the
+        ``semitensor.decomposition`` logger (DEBUG otherwise), and show a tqdm
+        progress bar on stderr when it is a terminal.
     callback : callable, optional
         ``callback(iteration, decomposition, rel_error)`` after the start (iteration
         0) and after every sweep; returning True stops the fit
@@ -326,7 +328,11 @@ def _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level):
     elif stop:
         info.stop_reason = "callback"
     else:
-        core = _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0)
+        bar = SweepBar(level == logging.INFO, n_iter_max, "sttu_decompose")
+        try:
+            core = _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0, bar)
+        finally:
+            bar.close()
         warn_unconverged(info, "sttu_decompose", n_iter_max, tol, stacklevel=4)
     return core, factors, info
 
@@ -349,7 +355,7 @@ def _hosvd(prob, ranks, eps):
     return factors
 
 
-def _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0):
+def _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0, bar):
     """Structured HOOI sweeps, updating ``factors`` and ``info`` in place; returns the core.
 
     Sweeps alternate direction. Before a sweep over ``order``, ``tails[j]`` holds
@@ -386,6 +392,7 @@ def _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0):
         info.errors.append(err)
         info.times.append(time.perf_counter() - t0)
         info.n_iter = iteration
+        bar.update(err)
         logger.log(level, "sttu hooi sweep %d: rel_error=%.3e, change=%.3e", iteration, err, change)
         stop = callback is not None and bool(
             callback(iteration, prob.decomposition(core, factors), err)
