@@ -12,6 +12,9 @@ from ._prepare import frobenius_norm
 
 __all__ = ["tt_svd_ranks", "grow_until_eps", "unfolding_caps"]
 
+# Relative growth of the bonds per refit of the eps rank search.
+_GROWTH = 0.2
+
 
 def tt_svd_ranks(x, eps, t):
     """TT-SVD ranks at accuracy ``eps`` (Oseledets 2011), rounded up to multiples of t.
@@ -39,7 +42,7 @@ def tt_svd_ranks(x, eps, t):
 
 
 def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
-    """Grow the bonds by ``step`` until the relative error is at most ``eps``.
+    """Grow the bonds (by about a fifth, in steps of ``step``) until the error is at most ``eps``.
 
     ``fit(bonds, previous) -> (ring, info)`` fits at ``bonds``, warm-started from the
     ``ring`` of the previous, smaller bonds (``previous`` is None at first) and
@@ -54,7 +57,11 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
         ring, info = fit(bonds, previous)
         if info.rel_error <= eps or info.stop_reason == "callback":
             break
-        grown = [min(r + step, c) for r, c in zip(bonds, caps)]
+        # Grow by about a fifth (at least one step of t): from t to R in O(log R) refits
+        # instead of R/t (measured: china.jpg's STR at eps = 0.05 needed 11 refits).
+        grown = [
+            min(r + step * max(1, math.ceil(_GROWTH * r / step)), c) for r, c in zip(bonds, caps)
+        ]
         reason = None
         if grown == bonds:
             reason = f"every bond reached its cap {caps} (the unfolding sizes rounded up to t)"

@@ -17,7 +17,7 @@ import warnings
 
 from ..exceptions import ConvergenceWarning
 
-__all__ = ["logger", "exact_level", "settled", "warn_unconverged"]
+__all__ = ["logger", "exact_level", "settled", "out_of_reach", "warn_unconverged"]
 
 #: Every fit logs on this logger (one line per sweep at INFO with ``verbose``, else DEBUG).
 logger = logging.getLogger("semitensor.decomposition")
@@ -32,6 +32,18 @@ def exact_level(dtype_eps):
     return _EXACT_UNITS * dtype_eps
 
 
+def _remaining(errors):
+    """Predicted further decrease of the error: ``d_2·min(1/(1−ρ), 10)`` (see `settled`)."""
+    d2 = errors[-2] - errors[-1]
+    factor = 1.0
+    if len(errors) >= 3:
+        d1 = errors[-3] - errors[-2]
+        if d1 > 0 and d2 > 0:
+            rho = d2 / d1
+            factor = 10.0 if rho >= 0.9 else 1.0 / (1.0 - rho)
+    return abs(d2) * factor
+
+
 def settled(errors, tol):
     """True when the error is predicted to fall by less than ``tol·error`` from now on.
 
@@ -44,17 +56,21 @@ def settled(errors, tol):
     error) until `exact_level`. The former absolute test (``d_2 < tol``) ran 23 of 28
     default fits on real tensors to ``n_iter_max`` and stopped smooth tensors early.
     """
-    d2 = errors[-2] - errors[-1]
     bound = tol * abs(errors[-1])
-    if abs(d2) >= bound:
+    if abs(errors[-2] - errors[-1]) >= bound:
         return False
-    factor = 1.0
-    if len(errors) >= 3:
-        d1 = errors[-3] - errors[-2]
-        if d1 > 0 and d2 > 0:
-            rho = d2 / d1
-            factor = 10.0 if rho >= 0.9 else 1.0 / (1.0 - rho)
-    return abs(d2) * factor < bound
+    return _remaining(errors) < bound
+
+
+def out_of_reach(errors, target):
+    """True when even the predicted further decrease leaves the error above ``target``.
+
+    The eps rank search then moves on to larger ranks instead of converging ranks that
+    cannot reach its target (the fit stops with ``"tol"``).
+    """
+    if len(errors) < 4 or errors[-2] - errors[-1] <= 0:
+        return False
+    return errors[-1] - 2.0 * _remaining(errors) > target
 
 
 def warn_unconverged(info, fname, n_iter_max, tol, stacklevel=3):
