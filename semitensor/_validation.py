@@ -152,11 +152,13 @@ def check_t(t, n, what="mode", *, uniform=None):
     return out
 
 
-def check_rank_list(ranks, n, what, multiple_of=None):
+def check_rank_list(ranks, n, what, multiple_of=None, none_ok=False):
     """Return ``ranks`` as a list of ``n`` positive ints (an int is repeated).
 
     ``what`` says what the ``n`` entries are (used when the length is wrong);
-    ``multiple_of`` (a tuple of ``n`` ints, or None) requires ``ranks[k] % m_k == 0``.
+    ``multiple_of`` (a tuple of ``n`` ints, or None) requires ``ranks[k] % m_k == 0``;
+    ``none_ok`` says in the message that None is also accepted (it is the caller's
+    business: the fits take None with ``eps``).
     """
     if _is_int(ranks):
         values = [check_positive_int(ranks, "ranks")] * n
@@ -167,7 +169,8 @@ def check_rank_list(ranks, n, what, multiple_of=None):
         values = [check_positive_int(r, f"ranks[{k}]") for k, r in enumerate(ranks)]
         labels = [f"ranks[{k}]" for k in range(n)]
     else:
-        raise TypeError(f"ranks must be an int or a list of ints; got {_kind(ranks)}")
+        kinds = "an int, a list of ints or None" if none_ok else "an int or a list of ints"
+        raise TypeError(f"ranks must be {kinds}; got {_kind(ranks)}")
     if multiple_of is not None:
         for label, r, m in zip(labels, values, multiple_of):
             if r % m:

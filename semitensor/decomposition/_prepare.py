@@ -24,6 +24,7 @@ from .._validation import (
     check_finite,
     check_nonnegative_int,
     check_positive_int,
+    check_rank_list,
     check_t,
     check_tol,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "check_settings",
     "check_uniform_t",
     "check_bond_list",
+    "check_ranks_or_eps",
     "check_init",
     "prepare_tensor",
     "like_tensor",
@@ -106,31 +108,23 @@ def check_uniform_t(t, count, what, fname):
     return values[0] if values else 1
 
 
-def check_bond_list(ranks, count, t, eps, what):
-    """Validated list of ``count`` bond sizes (multiples of ``t``), or None with ``eps``."""
+def check_ranks_or_eps(ranks, eps, n, what, multiple_of=None):
+    """``ranks`` as ``n`` ints (see `check_rank_list`), or None when ``eps`` picks them."""
     if ranks is None:
         if eps is None:
-            raise ValueError(f"give ranks (an int or a list of {what}) or eps; got neither")
+            raise ValueError(f"give ranks (an int or a list of {n}: {what}) or eps; got neither")
         return None
     if eps is not None:
         raise ValueError(
             "give either ranks or eps, not both (eps chooses the ranks); "
             f"got ranks={ranks!r} and eps={eps!r}"
         )
-    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
-        values = [check_positive_int(ranks, "ranks")] * count
-        labels = ["ranks"] * count
-    elif isinstance(ranks, (list, tuple)):
-        if len(ranks) != count:
-            raise ValueError(f"ranks must be an int or a list of {what}; got {len(ranks)}")
-        values = [check_positive_int(r, f"ranks[{k}]") for k, r in enumerate(ranks)]
-        labels = [f"ranks[{k}]" for k in range(count)]
-    else:
-        raise TypeError(f"ranks must be an int, a list of ints or None; got {type(ranks).__name__}")
-    for name, r in zip(labels, values):
-        if r % t:
-            raise ValueError(f"{name} must be a positive multiple of t={t}; got {r}")
-    return values
+    return check_rank_list(ranks, n, what, multiple_of=multiple_of, none_ok=True)
+
+
+def check_bond_list(ranks, count, t, eps, what):
+    """Validated list of ``count`` bond sizes (multiples of ``t``), or None with ``eps``."""
+    return check_ranks_or_eps(ranks, eps, count, what, multiple_of=(t,) * count)
 
 
 def check_init(init, cls, settings, *, shape, bonds, t, side):
@@ -153,13 +147,14 @@ def check_init(init, cls, settings, *, shape, bonds, t, side):
         )
 
 
-def prepare_tensor(tensor):
+def prepare_tensor(tensor, min_ndim=2):
     """Check an input tensor and copy it to float64 in its own library, on its device.
 
-    Returns ``(xp, x, out_dtype, device)``: the namespace, the float64 data (the
-    input itself when it is float64: the fits never write into it; a torch tensor
-    is detached, so no autograd graph is kept), and the dtype and device of the
-    result (the input's floating dtype, float64 otherwise).
+    Returns ``(xp, x, out_dtype, device, scale)``: the namespace, the float64 data
+    (the input itself when it is float64: the fits never write into it; a torch
+    tensor is detached, so no autograd graph is kept), the dtype and device of the
+    result (the input's floating dtype, float64 otherwise), and the factor the data
+    was divided by when its magnitude was extreme (`_rescaled`; 1.0 otherwise).
 
     The ring fits run in float64 whatever the input: in float32 the error estimate
     ``‖X‖² − 2<X,X̂> + ‖X̂‖²`` and the normal equations lose too many digits
@@ -168,8 +163,8 @@ def prepare_tensor(tensor):
     others; float64 reached 3e-10 to 4e-9 on all 16).
     """
     xp, (x_in,) = as_arrays(tensor, names=["tensor"])
-    if x_in.ndim < 2:
-        raise ValueError(f"tensor must have order at least 2; got a {x_in.ndim}-d array")
+    if x_in.ndim < min_ndim:
+        raise ValueError(f"tensor must have order at least {min_ndim}; got a {x_in.ndim}-d array")
     if xp.isdtype(x_in.dtype, "complex floating"):
         raise TypeError(
             f"tensor must be real; got dtype {x_in.dtype} (fit the real and imaginary "
@@ -183,7 +178,25 @@ def prepare_tensor(tensor):
     # .npy stays on disk); any other dtype costs one float64 copy.
     x = x_in if x_in.dtype == xp.float64 else xp.asarray(x_in, dtype=xp.float64, device=device)
     out_dtype = x_in.dtype if xp.isdtype(x_in.dtype, "real floating") else xp.float64
-    return xp, x, out_dtype, device
+    x, scale = _rescaled(xp, x)
+    return xp, x, out_dtype, device, scale
+
+
+# Entries beyond these magnitudes are rescaled before a fit: a norm squares them, so
+# 1e-170 underflowed to an "exact" fit with zero cores and 1e154 overflowed to NaN.
+_SMALLEST, _LARGEST = 1e-100, 1e100
+
+
+def _rescaled(xp, x):
+    """``(x / s, s)`` with ``s = max|x|`` when that is extreme, else ``(x, 1.0)``.
+
+    The fits are scale-invariant: they fit ``x / s`` and multiply the result back by
+    ``s`` (`cast_cores`), so the relative errors are those of the data itself.
+    """
+    top = float(xp.max(xp.abs(x))) if x.size else 0.0
+    if top == 0.0 or _SMALLEST < top < _LARGEST:
+        return x, 1.0
+    return x / top, top
 
 
 def like_tensor(arrays, x):
@@ -209,6 +222,13 @@ def frobenius_norm(xp, x):
     return math.sqrt(float(xp.vecdot(flat, flat)))
 
 
-def cast_cores(xp, cores, dtype):
-    """Fitted cores (already in the caller's library and on its device) in ``dtype``."""
+def cast_cores(xp, cores, dtype, scale=1.0):
+    """Fitted cores in ``dtype``, multiplied back by ``scale`` (spread over the cores).
+
+    Each core takes ``scale**(1/N)``, so no single core over- or underflows on the
+    way back from a rescaled fit (`prepare_tensor`).
+    """
+    if scale != 1.0:
+        share = scale ** (1.0 / len(cores))
+        cores = [c * share for c in cores]
     return [xp.astype(c, dtype, copy=False) for c in cores]

@@ -123,7 +123,7 @@ def str_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4, 4), True)
     """
-    xp, x, out_dtype, device = prepare_tensor(tensor)
+    xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
     t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")
     side = check_side(side)
@@ -140,7 +140,7 @@ def str_decompose(
         callback=callback,
         warmup=warmup,
     )
-    bonds = check_bond_list(ranks, n, t, settings.eps, f"N = {n} bond sizes R_0..R_{n - 1}")
+    bonds = check_bond_list(ranks, n, t, settings.eps, f"bond sizes R_0..R_{n - 1}")
     shape = tuple(x.shape)
     check_init(init, STRTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 1), side=side)
     if isinstance(init, STRTensor):
@@ -150,7 +150,7 @@ def str_decompose(
 
     def to_out(ring):
         cores = [embed_first_core(ring[0], t, side), *ring[1:]]
-        return STRTensor(cast_cores(xp, cores, out_dtype), t, side)
+        return STRTensor(cast_cores(xp, cores, out_dtype, scale), t, side)
 
     def fit(bonds, previous=None, settings=settings):
         ranks = str_ring_ranks(bonds, t)

@@ -247,7 +247,7 @@ def stt_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4), True)
     """
-    xp, x, out_dtype, device = prepare_tensor(tensor)
+    xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
     t = check_uniform_t(t, max(n - 2, 0), "interior core", "stt_decompose")
     t_fit = 1 if n == 2 else t  # two cores: no interior core, t plays no part
@@ -265,7 +265,7 @@ def stt_decompose(
         callback=callback,
         warmup=warmup,
     )
-    bonds = check_bond_list(ranks, n - 1, t_fit, settings.eps, f"N-1 = {n - 1} bond sizes")
+    bonds = check_bond_list(ranks, n - 1, t_fit, settings.eps, f"bond sizes R_1..R_{n - 1}")
     shape = tuple(x.shape)
     check_init(init, STTTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 2), side=side)
     if isinstance(init, STTTensor):
@@ -274,7 +274,7 @@ def stt_decompose(
         settings = replace(settings, init=init)
 
     def to_out(cores):
-        return STTTensor(cast_cores(xp, cores, out_dtype), t, side)
+        return STTTensor(cast_cores(xp, cores, out_dtype, scale), t, side)
 
     def wrap(ring):
         return to_out(ring_to_stt(ring, t_fit, side))

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 import time
 from dataclasses import dataclass
 
-from .._namespace import as_arrays, is_torch
-from .._validation import check_finite, check_positive_int, check_side, check_t
+from .._validation import check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._linalg import small_blas
-from ._prepare import check_settings
+from ._prepare import cast_cores, check_ranks_or_eps, check_settings, prepare_tensor
 from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
 from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
@@ -43,6 +41,7 @@ class _Problem:
     t: tuple
     side: str
     dtype_eps: float
+    scale: float = 1.0
 
     def project(self, y, factors, modes, keep=False):
         """``y ×_m (U_m ⊗ I)ᵀ`` for ``m`` in ``modes`` (in order), and the intermediates."""
@@ -73,45 +72,26 @@ class _Problem:
         sq = max(norm_x**2 - float(xp.sum(core * core)), 0.0) / norm_x**2
         if sq > 1e4 * self.dtype_eps:
             return math.sqrt(sq)
-        diff = self.x - self.decomposition(core, factors).to_tensor()
+        diff = self.x - STTuTensor(core, list(factors), self.t, self.side).to_tensor()
         return float(xp.linalg.vector_norm(diff)) / norm_x
 
     def decomposition(self, core, factors):
-        """A fresh STTuTensor of the current state."""
-        return STTuTensor(core, list(factors), self.t, self.side)
+        """A fresh STTuTensor of the current state (in the data's own scale)."""
+        return STTuTensor(core * self.scale, list(factors), self.t, self.side)
 
 
 def _check_ranks(ranks, eps, shape, t):
     """Return the validated ranks (tuple), or ``None`` when ``eps`` picks them."""
-    n_modes = len(shape)
-    if eps is not None:
-        if ranks is not None:
-            raise ValueError(
-                "give either ranks or eps, not both (eps chooses the ranks); "
-                f"got ranks={ranks!r} and eps={eps!r}"
-            )
+    values = check_ranks_or_eps(ranks, eps, len(shape), "one per mode")
+    if values is None:
         return None
-    if ranks is None:
-        raise ValueError("give ranks (an int or one per mode) or eps; got neither")
-    if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
-        ranks = (ranks,) * n_modes
-    elif isinstance(ranks, (list, tuple)):
-        if len(ranks) != n_modes:
-            raise ValueError(
-                f"ranks must be an int or have one entry per mode ({n_modes}); got {len(ranks)}"
-            )
-    else:
-        raise TypeError(f"ranks must be an int, a list of ints or None; got {type(ranks).__name__}")
-    out = []
-    for n, (r, size, tn) in enumerate(zip(ranks, shape, t)):
-        check_positive_int(r, f"ranks[{n}]")
+    for n, (r, size, tn) in enumerate(zip(values, shape, t)):
         if r % tn or r > size:
             raise ValueError(
                 f"ranks[{n}] must be a positive multiple of t[{n}]={tn} no larger than the "
                 f"mode size I_{n}={size}; got {r}"
             )
-        out.append(int(r))
-    return tuple(out)
+    return tuple(values)
 
 
 def sttu_decompose(
@@ -255,23 +235,11 @@ def sttu_decompose(
     (4, 4, 2)
     """
     # --- validation, before any array work -------------------------------------
-    xp, (x,) = as_arrays(tensor, names=["tensor"])
-    if x.ndim < 1:
-        raise ValueError("tensor must have at least 1 dimension; got a 0-d array")
-    if xp.isdtype(x.dtype, "complex floating"):
-        raise TypeError("tensor must be real; complex tensors are not supported")
-    if not xp.isdtype(x.dtype, "real floating"):
-        x = xp.astype(x, xp.float64)
-    check_finite(xp, x, "tensor")
-    if is_torch(x):  # the fit is not differentiated: keep no autograd graph alive
-        x = x.detach()
-    out_dtype = x.dtype
-    if xp.finfo(x.dtype).bits < 64:
-        # Fitted in float64, cast back: in float32 the Gram route cannot resolve the
-        # kept directions (its rounding level is 1e4·J·u·λ_1 with u = 6e-8), so every
-        # subspace fell back to the SVD of the wide Z_n and a fit took 4-12x longer
-        # than in float64; half precision has no eigh kernels at all.
-        x = xp.astype(x, xp.float64)
+    # Fitted in float64 whatever the input, cast back: in float32 the Gram route cannot
+    # resolve the kept directions (its rounding level is 1e4·J·u·λ_1 with u = 6e-8),
+    # so every subspace fell back to the SVD of the wide Z_n and a fit took 4-12x
+    # longer than in float64; half precision has no eigh kernels at all.
+    xp, x, out_dtype, _, scale = prepare_tensor(tensor, min_ndim=1)
     shape = tuple(x.shape)
     t = check_t(t, len(shape))
     for n, (size, tn) in enumerate(zip(shape, t)):
@@ -297,12 +265,13 @@ def sttu_decompose(
     level = logging.INFO if verbose else logging.DEBUG
 
     # --- structured HOSVD start, then HOOI ---------------------------------------
-    prob = _Problem(xp, x, float(xp.linalg.vector_norm(x)), t, side, float(xp.finfo(x.dtype).eps))
+    prob = _Problem(
+        xp, x, float(xp.linalg.vector_norm(x)), t, side, float(xp.finfo(x.dtype).eps), scale
+    )
     with small_blas(x):
         core, factors, info = _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level)
-    if out_dtype != x.dtype:
-        core = xp.astype(core, out_dtype)
-        factors = [xp.astype(u, out_dtype) for u in factors]
+    (core,) = cast_cores(xp, [core], out_dtype, scale)
+    factors = cast_cores(xp, factors, out_dtype)
     result = STTuTensor(core, factors, t, side)
     result.info = info
     return result

@@ -152,7 +152,7 @@ def test_fit_refusals():
         str_decompose(np.ones(4), 2, 2)
     with pytest.raises(ValueError, match=r"ranks\[1\] must be a positive multiple of t=2; got 3"):
         str_decompose(x, [2, 3, 2], 2)
-    with pytest.raises(ValueError, match="list of N = 3 bond sizes"):
+    with pytest.raises(ValueError, match=r"list of 3 \(bond sizes R_0..R_2\); got 2"):
         str_decompose(x, [2, 2], 2)
     with pytest.raises(ValueError, match="fits a uniform t only"):
         str_decompose(x, 4, [2, 1])

@@ -210,7 +210,7 @@ def test_torch_autograd_through_result():
             ValueError,
             r"ranks\[1\] must be a positive multiple of t=2; got 3",
         ),
-        (dict(ranks=[4, 4]), ValueError, r"list of N-1 = 3 bond sizes; got 2"),
+        (dict(ranks=[4, 4]), ValueError, r"list of 3 \(bond sizes R_1..R_3\); got 2"),
         (dict(ranks=0), ValueError, r"ranks must be a positive integer; got 0"),
         (dict(ranks=2.5), TypeError, r"ranks must be an int, a list of ints or None"),
         (dict(ranks=4, t=[2, 4]), ValueError, r"fits a uniform t only; got t=\[2, 4\]"),
