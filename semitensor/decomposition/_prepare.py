@@ -162,7 +162,15 @@ def prepare_tensor(tensor, min_ndim=2):
     of them, at relative errors 9e-6 to 3.4e-4, and reached 2.7e-7 to 4.2e-7 on the
     others; float64 reached 3e-10 to 4e-9 on all 16).
     """
+    if isinstance(tensor, np.ma.MaskedArray):
+        raise TypeError(
+            "tensor is a numpy masked array, and the fits do not take masks yet; pass "
+            "tensor.filled(value) to fit with the masked entries set to a value, or "
+            "np.asarray(tensor) to fit the values under the mask"
+        )
     xp, (x_in,) = as_arrays(tensor, names=["tensor"])
+    if 0 in tuple(x_in.shape):
+        raise ValueError(f"tensor must not have a mode of size 0; got shape {tuple(x_in.shape)}")
     if x_in.ndim < min_ndim:
         raise ValueError(f"tensor must have order at least {min_ndim}; got a {x_in.ndim}-d array")
     if xp.isdtype(x_in.dtype, "complex floating"):

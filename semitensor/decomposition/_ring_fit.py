@@ -137,9 +137,11 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
     info = FitInfo(method="als", errors=[err], times=[clock() - t0])
 
     def stop_by_callback(it, err):
-        return s.callback is not None and s.callback(
-            it, wrap(ring.cores) if wrap else ring.cores, err
-        )
+        if s.callback is None:
+            return False
+        # The callback gets copies: editing what it is handed cannot touch the fit.
+        copies = [ring.xp.asarray(c, copy=True) for c in ring.cores]
+        return s.callback(it, wrap(copies) if wrap else copies, err)
 
     if stop_by_callback(0, err):
         info.stop_reason = "callback"
@@ -234,9 +236,9 @@ def fit_tensor_ring(tensor, ranks, settings, *, wrap=None):
     cores : list of arrays
         In the tensor's library, device and dtype.
     info : FitInfo
-        Of the best fit. The result is never worse than that fit's start (the
-        warm-up is not monotone): if it were, the start is returned and its error
-        appended to ``info.errors``.
+        Of the best fit. Its result is never worse than its start: one-core sweeps
+        never raise the error, and a warm-up that ends above the best state it passed
+        returns to that state (`fit_ring`), so ``len(info.errors) == info.n_iter + 1``.
     """
     with small_blas(tensor):
         return _fit_tensor_ring(tensor, ranks, settings, wrap)
@@ -260,9 +262,6 @@ def _fit_tensor_ring(tensor, ranks, settings, wrap):
             info = FitInfo(method="svd", converged=True, stop_reason="closed_form", errors=[err])
             return start, info
         cores, info = fit_ring(tensor, start, s, wrap=wrap)
-        if info.errors[0] < info.rel_error:
-            cores = start
-            info.errors.append(info.errors[0])
         if best is None or info.rel_error < best[1].rel_error:
             best = (cores, info)
         if info.stop_reason == "callback":

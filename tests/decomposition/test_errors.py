@@ -61,3 +61,41 @@ def test_fits_refuse_complex_input(backend, fit):
     x = to_backend(rng.standard_normal((4, 6, 4)) + 1j * rng.standard_normal((4, 6, 4)), backend)
     with pytest.raises(TypeError, match="tensor must be real"):
         FITS[fit](x, 2, 2)
+
+
+@pytest.mark.parametrize("fit", FITS)
+def test_masked_arrays_are_refused_with_what_to_do(fit):
+    x = np.ma.masked_array(X, mask=X > 0.9)
+    with pytest.raises(TypeError, match=r"masked array.*tensor\.filled\(value\)"):
+        FITS[fit](x, 2, 2)
+
+
+@pytest.mark.parametrize("fit", FITS)
+def test_zero_size_tensors_are_refused(fit):
+    with pytest.raises(ValueError, match=r"must not have a mode of size 0; got shape \(4, 0, 4\)"):
+        FITS[fit](np.zeros((4, 0, 4)), 2, 2)
+
+
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
+@pytest.mark.parametrize("fit", FITS)
+def test_a_callback_that_edits_its_argument_cannot_corrupt_the_fit(fit):
+    def vandal(iteration, dec, err):
+        arrays = dec.cores if hasattr(dec, "cores") else [dec.core, *dec.factors]
+        for a in arrays:
+            a[...] = 0.0
+
+    kw = {"n_iter_max": 5} if fit == "sttu" else {"n_iter_max": 5, "random_state": 0}
+    clean = FITS[fit](X, 2, 2, **kw)
+    edited = FITS[fit](X, 2, 2, callback=vandal, **kw)
+    assert edited.info.errors == clean.info.errors
+    np.testing.assert_allclose(edited.to_tensor(), clean.to_tensor())
+
+
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
+@pytest.mark.parametrize("fit", ["stt", "str"])
+@pytest.mark.parametrize("seed", range(4))
+def test_error_history_has_one_entry_per_sweep(fit, seed):
+    x = np.random.default_rng(seed).random((5, 6, 4, 3))
+    dec = FITS[fit](x, 2, 2, warmup=5, random_state=seed, n_iter_max=12)
+    assert len(dec.info.errors) == dec.info.n_iter + 1
+    assert dec.info.rel_error <= dec.info.errors[0] * (1 + 1e-12)
