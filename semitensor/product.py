@@ -237,6 +237,11 @@ def stp(*arrays, side="left"):
     >>> bool(np.array_equal(stp(x, y), np.kron(x, y)[:, None]))
     True
     """
+    if any(getattr(x, "_is_logical_matrix", False) for x in arrays):
+        # semitensor.logic.LogicalMatrix operands: index arithmetic, no dense form.
+        from .logic._product import stp_operands
+
+        return stp_operands(arrays, side)
     side, xp, mats, _ = _validate(arrays, side)
     dtype, mats = _settle_dtype(xp, mats)
     boolean = dtype == xp.bool
