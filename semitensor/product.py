@@ -181,7 +181,8 @@ def stp(*arrays, side="left"):
         numpy arrays or torch tensors (not mixed), or nested lists (read with numpy).
         A 1-d array of length ``k`` is a column (``k×1``). Arrays with more than two
         dimensions are stacks of matrices in the last two axes; leading dimensions
-        broadcast as in ``matmul``.
+        broadcast as in ``matmul``. `semitensor.logic.LogicalMatrix` operands are
+        multiplied in δ-form; if all operands are logical the result is one too.
     side : {"left", "right"}, default "left"
 
     Returns

@@ -122,6 +122,8 @@ def test_control_errors():
         stabilizing_feedback(L, "0")
     with pytest.raises(ValueError, match=r"steps must be a non-negative integer; got -1"):
         reachable_states(L, 0, -1)
+    with pytest.raises(TypeError, match=r"steps must be a non-negative integer; got 1\.0"):
+        reachable_states(L, 0, 1.0)
     with pytest.raises(ValueError, match=r"K must be 2 × 2 .*got shape \(2, 1\)"):
         closed_loop(L, LogicalMatrix([0], 2))
     with pytest.raises(TypeError, match=r"L must be a LogicalMatrix; got list"):

@@ -270,3 +270,20 @@ def test_analysis_needs_closed_network():
         attractors(np.eye(2))
     with pytest.raises(ValueError, match=r"max_length must be a positive integer; got 0"):
         cycle_counts(LogicalMatrix([0], 1), 0)
+
+
+def test_more_rule_errors():
+    import operator
+
+    with pytest.raises(TypeError, match=r"input names of the rule of node 'a' cannot be read"):
+        BooleanNetwork.from_rules({"a": max})
+    # Builtins without a signature are still accepted with explicit inputs.
+    bn = BooleanNetwork.from_rules({"a": (("a", "b"), max), "b": (("a",), operator.not_)})
+    assert bn.transition_matrix().delta() == "δ_4[2 2 1 3]"  # a | b, !a
+    with pytest.raises(TypeError, match=r"controls must be a sequence of names"):
+        BooleanNetwork.from_rules({"a": "a"}, controls=[1])
+    with pytest.raises(TypeError, match=r"controls must be a sequence of names"):
+        BooleanNetwork.from_rules({"a": "a"}, controls="u")
+    gen = BooleanNetwork.from_rules({"a": "u & a"}, controls=(c for c in ["u"]))
+    assert gen.controls == ("u",)
+    assert repr(gen) == "BooleanNetwork(nodes=['a'], controls=['u'])"

@@ -30,7 +30,7 @@ def _square(L, name="L"):
     return L
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dynamics:
     """Attractors, basins and transient times of ``x(t+1) = L ⋉ x(t)``.
 

@@ -78,8 +78,10 @@ def reachable_states(L, initial, steps):
     """
     n_states, n_controls = _blocks(L)
     initial = _check_state(initial, n_states, "initial")
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer; got {steps!r}")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
+        raise TypeError(f"steps must be a non-negative integer; got {steps!r}")
+    if steps < 0:
+        raise ValueError(f"steps must be a non-negative integer; got {steps}")
     blocks = L.indices.reshape(n_controls, n_states)
     current = np.zeros(n_states, dtype=bool)
     current[initial] = True

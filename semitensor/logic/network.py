@@ -51,12 +51,13 @@ def _table_from_callable(node, inputs, fn):
     columns = _local_inputs(r)
     for c in range(1 << r):
         args = tuple(bool(col[c]) for col in columns)
-        value = _truth(fn(*args))
+        result = fn(*args)
+        value = _truth(result)
         if value is None:
             shown = ", ".join(f"{a}={v}" for a, v in zip(inputs, args))
             raise ValueError(
                 f"the rule of node {node!r} must return a bool (or 0/1); with {shown} "
-                f"it returned {fn(*args)!r} of type {type(fn(*args)).__name__}"
+                f"it returned {result!r} of type {type(result).__name__}"
             )
         table[c] = value
     return table
@@ -88,10 +89,15 @@ def _parse_rule(node, spec):
     if isinstance(spec, str):
         return _table_from_expression(node, spec)
     if callable(spec):
+        try:
+            params = inspect.signature(spec).parameters.values()
+        except ValueError:
+            raise TypeError(
+                f"the input names of the rule of node {node!r} cannot be read from its "
+                "signature; give the rule as (input names, callable)"
+            ) from None
         names = tuple(
-            p.name
-            for p in inspect.signature(spec).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         )
         return names, _table_from_callable(node, names, spec)
     if isinstance(spec, tuple) and len(spec) == 2:
@@ -169,9 +175,11 @@ class BooleanNetwork:
                 "rules must be a non-empty mapping of node names to rules; "
                 f"got {type(rules).__name__}"
             )
-        if isinstance(controls, str) or not all(isinstance(c, str) for c in controls):
+        if isinstance(controls, str) or not hasattr(controls, "__iter__"):
             raise TypeError(f"controls must be a sequence of names (str); got {controls!r}")
         nodes, controls = tuple(rules), tuple(controls)
+        if not all(isinstance(c, str) for c in controls):
+            raise TypeError(f"controls must be a sequence of names (str); got {controls!r}")
         if not all(isinstance(x, str) for x in nodes):
             raise TypeError(f"node names must be str; got {nodes!r}")
         clash = sorted(set(nodes) & set(controls)) or sorted(
