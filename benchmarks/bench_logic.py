@@ -191,7 +191,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 15, 20, 25])
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per pyboolnet run")
-    parser.add_argument("--pyboolnet-max-n", type=int, default=18)
+    parser.add_argument("--pyboolnet-max-n", type=int, default=20)
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--pyboolnet-worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,9 +224,9 @@ def main():
             same.append(canonical(cycles) == mine)
         pb_t = pb["seconds"] if pb else None
         if n > args.pyboolnet_max_n:
-            note = f"not run (n > {args.pyboolnet_max_n})"
+            pb_cell = f"not run (n > {args.pyboolnet_max_n})"
         else:
-            note = "" if pb else f" (> {args.timeout:.0f} s)"
+            pb_cell = fmt(pb_t) if pb else f"> {args.timeout:.0f} s (stopped)"
         rows.append(
             [
                 f"N-K n={n}",
@@ -235,7 +235,7 @@ def main():
                 fmt(t_attr),
                 fmt(ours),
                 f"{peak / 2**n:.0f} B",
-                fmt(pb_t) + note,
+                pb_cell,
                 ratio(pb_t, ours),
                 fmt(dense_t),
                 ratio(dense_t, ours),
@@ -275,7 +275,7 @@ def main():
                 fmt(t_attr),
                 fmt(ours),
                 f"{peak / 2**n:.0f} B",
-                fmt(pb_t) + ("" if pb else f" (> {args.timeout:.0f} s)"),
+                fmt(pb_t) if pb else f"> {args.timeout:.0f} s (stopped)",
                 ratio(pb_t, ours),
                 "—",
                 "—",

@@ -8,38 +8,14 @@ intermediate is ever formed.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from .._namespace import resolve_like, to_numpy
+from .._namespace import resolve_like
 from .._validation import check_positive_int
 from . import _product
+from ._indices import as_index_array, dense_to_indices, index_dtype
 
 __all__ = ["LogicalMatrix", "index_dtype"]
-
-_INT32_MAX = np.iinfo(np.int32).max
-
-
-def index_dtype(m):
-    """Smallest index dtype that holds row numbers below ``m`` (int32 or int64)."""
-    return np.dtype(np.int32) if m <= _INT32_MAX else np.dtype(np.int64)
-
-
-def _as_index_array(indices):
-    """Return ``indices`` as a 1-d numpy integer array (a copy when numpy is given)."""
-    if hasattr(indices, "__array_namespace__") or hasattr(indices, "detach"):
-        arr = to_numpy(indices)
-    else:
-        arr = np.asarray(indices)
-    if arr.dtype == np.bool_ or not (arr.dtype.kind in "iu" or arr.size == 0):
-        raise TypeError(
-            "indices must be a 1-d sequence of integers (0-based row numbers); "
-            f"got an array of dtype {arr.dtype}"
-        )
-    if arr.ndim != 1:
-        raise ValueError(f"indices must be 1-d (one row number per column); got shape {arr.shape}")
-    return arr
 
 
 class LogicalMatrix:
@@ -107,7 +83,7 @@ class LogicalMatrix:
 
     def __init__(self, indices, m):
         m = check_positive_int(m, "m")
-        arr = _as_index_array(indices)
+        arr = as_index_array(indices)
         if arr.size == 0:
             raise ValueError("indices must hold at least one column; got an empty sequence")
         lo, hi = int(arr.min()), int(arr.max())
@@ -164,6 +140,10 @@ class LogicalMatrix:
 
     def delta(self):
         """Cheng's notation ``δ_m[i_1 … i_n]`` with 1-based indices, as a string.
+
+        Returns
+        -------
+        str
 
         Examples
         --------
@@ -238,25 +218,33 @@ class LogicalMatrix:
         >>> LogicalMatrix.from_dense(np.eye(3)[:, [2, 0]]).indices.tolist()
         [2, 0]
         """
-        arr = to_numpy(M) if hasattr(M, "detach") else np.asarray(M)
-        if arr.ndim != 2:
-            raise ValueError(f"M must be a 2-d logical matrix; got shape {arr.shape}")
-        if arr.shape[1] == 0 or arr.shape[0] == 0:
-            raise ValueError(f"M must have at least one row and column; got shape {arr.shape}")
-        nonzero = arr != 0
-        is_one = arr == 1
-        good = (nonzero.sum(axis=0) == 1) & (is_one.sum(axis=0) == 1)
-        if not good.all():
-            j = int(np.flatnonzero(~good)[0])
-            raise ValueError(
-                "M must be a logical matrix (each column a unit vector: one 1, zeros "
-                f"elsewhere); column {j} is {arr[:, j].tolist()}"
-            )
-        return cls._trusted(np.argmax(is_one, axis=0), arr.shape[0])
+        return cls._trusted(*dense_to_indices(M))
 
     # ---------------------------------------------------------------- algebra
     def stp(self, other, side="left"):
         """Left (default) or right STP with another `LogicalMatrix`; see `semitensor.stp`.
+
+        Parameters
+        ----------
+        other : LogicalMatrix
+            The right factor ``B`` (``p × q``), any sizes.
+        side : {"left", "right"}, default "left"
+
+        Returns
+        -------
+        LogicalMatrix
+            ``self ⋉ other`` (or ``⋊``), ``(m·t/n) × (q·t/p)`` with ``t = lcm(n, p)``.
+
+        Raises
+        ------
+        TypeError
+            If ``other`` is not a `LogicalMatrix`.
+        ValueError
+            If ``side`` is invalid.
+
+        Notes
+        -----
+        One integer operation per output column (formulas in `semitensor.logic._product`).
 
         Examples
         --------
@@ -270,6 +258,19 @@ class LogicalMatrix:
     def kron(self, other):
         """Kronecker product ``self ⊗ other`` (a logical matrix).
 
+        Parameters
+        ----------
+        other : LogicalMatrix
+
+        Returns
+        -------
+        LogicalMatrix, shape (m·p, n·q)
+
+        Raises
+        ------
+        TypeError
+            If ``other`` is not a `LogicalMatrix`.
+
         Examples
         --------
         >>> from semitensor.logic import LogicalMatrix
@@ -280,6 +281,22 @@ class LogicalMatrix:
 
     def khatri_rao(self, other):
         """Khatri–Rao (column-wise Kronecker) product: column ``j`` is ``a_j ⊗ b_j``.
+
+        Parameters
+        ----------
+        other : LogicalMatrix
+            Same number of columns ``n``.
+
+        Returns
+        -------
+        LogicalMatrix, shape (m·p, n)
+
+        Raises
+        ------
+        TypeError
+            If ``other`` is not a `LogicalMatrix`.
+        ValueError
+            If the numbers of columns differ.
 
         Examples
         --------
@@ -331,30 +348,14 @@ class LogicalMatrix:
         >>> L.power(3) == L.power(0), L.power(2).delta()
         (True, 'δ_3[3 1 2]')
         """
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-            raise TypeError(
-                f"k must be a non-negative integer; got {k!r} of type {type(k).__name__}"
-            )
-        k = int(k)
-        if k < 0:
-            raise ValueError(f"k must be a non-negative integer; got {k}")
-        if k == 0:
-            if not self.is_square:
-                raise ValueError(
-                    f"power 0 (the identity) needs a square matrix; got shape {self.shape}"
-                )
-            return LogicalMatrix._trusted(np.arange(self._m), self._m)
-        result, base = None, self
-        while k:
-            if k & 1:
-                result = base if result is None else _product.stp_pair(result, base, side)
-            k >>= 1
-            if k:
-                base = _product.stp_pair(base, base, side)
-        return result
+        return _product.power(self, k, side)
 
     def trace(self):
         """Trace of a square logical matrix: the number of ``j`` with ``indices[j] == j``.
+
+        Returns
+        -------
+        int
 
         Raises
         ------

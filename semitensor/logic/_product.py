@@ -12,12 +12,13 @@ operations, whatever the divisibility of ``n`` and ``p``. The right STP uses
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from .._validation import check_side
 
-__all__ = ["stp_pair", "kron", "khatri_rao", "stp_operands"]
+__all__ = ["stp_pair", "kron", "khatri_rao", "power", "stp_operands"]
 
 
 def _lm():
@@ -64,6 +65,27 @@ def khatri_rao(A, B):
     p = B.shape[0]
     out = A.indices.astype(np.int64) * p + B.indices.astype(np.int64)
     return _lm()._trusted(out, A.shape[0] * p)
+
+
+def power(A, k, side="left"):
+    """``A ⋉ A ⋉ … ⋉ A`` (``k`` factors) by repeated squaring; ``k = 0``: the identity."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"k must be a non-negative integer; got {k!r} of type {type(k).__name__}")
+    k = int(k)
+    if k < 0:
+        raise ValueError(f"k must be a non-negative integer; got {k}")
+    if k == 0:
+        if not A.is_square:
+            raise ValueError(f"power 0 (the identity) needs a square matrix; got shape {A.shape}")
+        return _lm()._trusted(np.arange(A.shape[0]), A.shape[0])
+    result, base = None, A
+    while k:
+        if k & 1:
+            result = base if result is None else stp_pair(result, base, side)
+        k >>= 1
+        if k:
+            base = stp_pair(base, base, side)
+    return result
 
 
 def stp_operands(arrays, side):

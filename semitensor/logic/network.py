@@ -9,111 +9,15 @@ Cheng's order (first input slowest, true first). The algebraic state-space form
 
 from __future__ import annotations
 
-import inspect
-import numbers
 from collections.abc import Mapping
 
 import numpy as np
 
 from . import _bnet, _build, analysis
 from ._matrix import LogicalMatrix, index_dtype
+from ._rules import parse_rule
 
 __all__ = ["BooleanNetwork"]
-
-
-def _truth(value):
-    """``value`` as a bool if it is a Boolean result (bool, numpy bool, 0 or 1), else None."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
-        return bool(value)
-    return None
-
-
-def _local_inputs(r):
-    """Values of ``r`` inputs at every local index, Cheng's order: list of bool arrays."""
-    idx = np.arange(1 << r)
-    return [((idx >> (r - 1 - j)) & 1) == 0 for j in range(r)]
-
-
-def _table_from_callable(node, inputs, fn):
-    r = len(inputs)
-    try:
-        inspect.signature(fn).bind(*([True] * r))
-    except TypeError:
-        raise TypeError(
-            f"the rule of node {node!r} must accept its {r} inputs {tuple(inputs)} "
-            f"positionally; its signature is {inspect.signature(fn)}"
-        ) from None
-    except ValueError:  # builtins without a signature: calling them is the check
-        pass
-    table = np.empty(1 << r, dtype=bool)
-    columns = _local_inputs(r)
-    for c in range(1 << r):
-        args = tuple(bool(col[c]) for col in columns)
-        result = fn(*args)
-        value = _truth(result)
-        if value is None:
-            shown = ", ".join(f"{a}={v}" for a, v in zip(inputs, args))
-            raise ValueError(
-                f"the rule of node {node!r} must return a bool (or 0/1); with {shown} "
-                f"it returned {result!r} of type {type(result).__name__}"
-            )
-        table[c] = value
-    return table
-
-
-def _table_from_values(node, inputs, values):
-    arr = np.asarray(values)
-    if arr.ndim != 1 or arr.size != 1 << len(inputs):
-        raise ValueError(
-            f"the truth table of node {node!r} must have 2^{len(inputs)} = {1 << len(inputs)} "
-            f"entries (one per input combination, Cheng's order); got shape {arr.shape}"
-        )
-    if arr.dtype != bool:
-        if arr.dtype.kind not in "iu" or not np.isin(arr, (0, 1)).all():
-            raise ValueError(
-                f"the truth table of node {node!r} must hold bools or 0/1; got {arr.tolist()}"
-            )
-        arr = arr.astype(bool)
-    return arr.copy()
-
-
-def _table_from_expression(node, text):
-    inputs, fn = _bnet.compile_expression(text, where=f"the rule of node {node!r}")
-    return inputs, np.asarray(fn(*_local_inputs(len(inputs))), dtype=bool).reshape(-1)
-
-
-def _parse_rule(node, spec):
-    """Return ``(input names, table)`` from one of the accepted rule forms."""
-    if isinstance(spec, str):
-        return _table_from_expression(node, spec)
-    if callable(spec):
-        try:
-            params = inspect.signature(spec).parameters.values()
-        except ValueError:
-            raise TypeError(
-                f"the input names of the rule of node {node!r} cannot be read from its "
-                "signature; give the rule as (input names, callable)"
-            ) from None
-        names = tuple(
-            p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        )
-        return names, _table_from_callable(node, names, spec)
-    if isinstance(spec, tuple) and len(spec) == 2:
-        inputs, rule = spec
-        if isinstance(inputs, str) or not all(isinstance(x, str) for x in inputs):
-            raise TypeError(
-                f"the inputs of node {node!r} must be a sequence of node names; got {inputs!r}"
-            )
-        inputs = tuple(inputs)
-        if callable(rule):
-            return inputs, _table_from_callable(node, inputs, rule)
-        return inputs, _table_from_values(node, inputs, rule)
-    raise TypeError(
-        f"the rule of node {node!r} must be (input names, callable or truth table), a "
-        f"callable or a bnet expression string; got {type(spec).__name__}"
-    )
 
 
 class BooleanNetwork:
@@ -190,7 +94,7 @@ class BooleanNetwork:
         variables = {name: i for i, name in enumerate(controls + nodes)}
         stored, positions = {}, []
         for node in nodes:
-            inputs, table = _parse_rule(node, rules[node])
+            inputs, table = parse_rule(node, rules[node])
             unknown = [x for x in inputs if x not in variables]
             if unknown:
                 raise ValueError(
@@ -208,6 +112,22 @@ class BooleanNetwork:
     @classmethod
     def from_rules(cls, rules, controls=()):
         """Build a network from a mapping of node names to rules (see the class docstring).
+
+        Parameters
+        ----------
+        rules : mapping
+            Node name → rule, in node order (the forms are listed in `BooleanNetwork`).
+        controls : sequence of str, default ()
+            Control input names, first in ``L ⋉ u ⋉ x``.
+
+        Returns
+        -------
+        BooleanNetwork
+
+        Raises
+        ------
+        TypeError, ValueError
+            As `BooleanNetwork`.
 
         Examples
         --------
@@ -324,6 +244,15 @@ class BooleanNetwork:
     def fixed_points(self):
         r"""Sorted indices of the fixed points (`semitensor.logic.fixed_points` of ``L``).
 
+        Returns
+        -------
+        list of int
+
+        Raises
+        ------
+        ValueError
+            If the network has controls.
+
         Examples
         --------
         >>> from semitensor.logic import BooleanNetwork, state_values
@@ -336,6 +265,15 @@ class BooleanNetwork:
     def attractors(self):
         """Every cycle as a tuple of state indices from its smallest, the list sorted.
 
+        Returns
+        -------
+        list of tuple of int
+
+        Raises
+        ------
+        ValueError
+            If the network has controls.
+
         Examples
         --------
         >>> from semitensor.logic import BooleanNetwork
@@ -346,6 +284,15 @@ class BooleanNetwork:
 
     def dynamics(self):
         r"""Attractors, basins and transient times (`semitensor.logic.dynamics` of ``L``).
+
+        Returns
+        -------
+        Dynamics
+
+        Raises
+        ------
+        ValueError
+            If the network has controls.
 
         Examples
         --------
