@@ -287,3 +287,37 @@ def test_more_rule_errors():
     gen = BooleanNetwork.from_rules({"a": "u & a"}, controls=(c for c in ["u"]))
     assert gen.controls == ("u",)
     assert repr(gen) == "BooleanNetwork(nodes=['a'], controls=['u'])"
+
+
+@settings(max_examples=40, deadline=None)
+@given(net=nk_networks(max_nodes=6, max_controls=2), bits=st.integers(1, 3))
+def test_transition_matrix_in_small_blocks(net, bits):
+    # Real networks above 2^16 states are built in blocks that share their high bits;
+    # small blocks exercise that path (inputs split between block offset and low bits).
+    from unittest import mock
+
+    from semitensor.logic import _build
+
+    rules, nodes, controls = net
+    with mock.patch.object(_build, "_BLOCK_BITS", bits):
+        L = BooleanNetwork.from_rules(rules, controls=controls).transition_matrix()
+    assert L.indices.tolist() == _simulate(rules, nodes, controls)
+
+
+def test_transition_matrix_above_one_block():
+    # 18 variables: 4 blocks of 2^16 states; oracle by bit arithmetic over all states.
+    rng = np.random.default_rng(7)
+    names = [f"v{i}" for i in range(17)]
+    spec = {
+        v: (tuple(rng.choice(names + ["u"], 3, replace=False)), rng.random(8) < 0.5) for v in names
+    }
+    L = BooleanNetwork.from_rules(spec, controls=["u"]).transition_matrix()
+    order = ["u"] + names
+    s = np.arange(2**18)
+    value = {x: ((s >> (17 - p)) & 1) == 0 for p, x in enumerate(order)}
+    nxt = np.zeros(2**18, dtype=np.int64)
+    for i, v in enumerate(names):
+        inputs, table = spec[v]
+        local = sum((~value[x]).astype(np.int64) << (2 - j) for j, x in enumerate(inputs))
+        nxt += (~table[local]).astype(np.int64) << (16 - i)
+    np.testing.assert_array_equal(L.indices, nxt)
