@@ -19,9 +19,12 @@ n = 10, 15, 20, 25, and for every model of pyboolnet's bundled repository with a
   per-column STPs, and cycles by following ``argmax`` of its columns; only where the
   dense L fits (n = 10; at n = 15 it would be 8 GiB).
 
-Every route's attractors are compared as sets of state sets. Usage::
+Every route's attractors are compared as sets of state sets. ``--check-transitions
+MODEL ...`` instead compares every column of L with pyboolnet's
+``successor_synchronous`` (for models whose STG route is too slow). Usage::
 
     python benchmarks/bench_logic.py [--sizes 10 15 20 25] [--timeout 300] [--markdown]
+    python benchmarks/bench_logic.py --check-transitions irons_yeast dinwoodie_life
 """
 
 from __future__ import annotations
@@ -140,6 +143,28 @@ def pyboolnet_worker(path):
     print(json.dumps({"seconds": seconds, "attractors": states}))
 
 
+def check_transitions(path):
+    """Compare every column of L with pyboolnet's successor_synchronous; return (n, ok)."""
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    from pyboolnet.file_exchange import bnet2primes
+    from pyboolnet.state_transition_graphs import successor_synchronous
+
+    text = open(path).read()
+    net = BooleanNetwork.from_bnet(text)
+    primes = bnet2primes(text)
+    order = list(net.nodes)
+    L = net.transition_matrix().indices
+    n = len(order)
+    for x in range(2**n):
+        state = {v: int(not (x >> (n - 1 - j)) & 1) for j, v in enumerate(order)}
+        succ = successor_synchronous(primes, state)
+        if index_of({v: bool(succ[v]) for v in order}, order) != L[x]:
+            return n, False
+    return n, True
+
+
 def run_dense(spec, order):
     """The old example's route: full-arity structure matrices, dense L, argmax walks."""
     n = len(order)
@@ -194,9 +219,21 @@ def main():
     parser.add_argument("--pyboolnet-max-n", type=int, default=20)
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--pyboolnet-worker", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--check-transitions",
+        nargs="+",
+        metavar="MODEL",
+        help="instead of timing: check every column of L against pyboolnet's "
+        "successor_synchronous for these repository models",
+    )
     args = parser.parse_args()
     if args.pyboolnet_worker:
         return pyboolnet_worker(args.pyboolnet_worker)
+    if args.check_transitions:
+        for name in args.check_transitions:
+            n, ok = check_transitions(os.path.join(REPO, name, name + ".bnet"))
+            print(f"{name}: all {2**n} columns of L equal pyboolnet's successor: {ok}")
+        return 0
 
     # Compile (or load from numba's cache) the attractor kernel once, outside the timings.
     dynamics(BooleanNetwork.from_bnet("a, !a").transition_matrix())
