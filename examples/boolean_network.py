@@ -1,74 +1,74 @@
-"""Logic in vector form: structure matrices and a Boolean network's transition by the STP.
+"""Boolean networks in the STP's δ-form: rules → L → attractors → a feedback law.
 
-A truth value is a unit vector (True = [1, 0], False = [0, 1]); an r-ary operator is a
-2 × 2^r structure matrix M with op(p1, ..., pr) = M ⋉ p1 ⋉ ... ⋉ pr. A Boolean network
-x(t+1) = f(x(t)) on n nodes becomes one linear map on the 2^n-dimensional state
-x1 ⋉ x2 ⋉ ... ⋉ xn: its transition matrix L, built here from the structure matrices
-of the update rules, and read for fixed points and cycles.
+A truth value is a unit vector (True = δ_2^1 = [1, 0], False = δ_2^2); a network
+x(t+1) = f(x(t)) on n nodes is one logical matrix L on the 2^n states
+x = x1 ⋉ x2 ⋉ ... ⋉ xn, stored by semitensor.logic as its 2^n column indices. This
+script builds L for a three-node network from its local rules, reads its attractors,
+checks them against a direct simulation, does the same for a random network of 20
+nodes (a million states), and stabilises a Boolean control network by state feedback.
 
-Run: python examples/boolean_network.py
+Run: python examples/boolean_network.py   (SEMITENSOR_EXAMPLE_SMALL=1: 12 nodes)
 """
 
-import itertools
+import os
+import time
 
 import numpy as np
 
 import semitensor as st
+from semitensor import logic as lg
 
-# Operators from their truth tables (any arity): AND, OR, NOT, and a 3-ary majority.
-M_and = st.structure_matrix(lambda p, q: p and q, arity=2)
-M_or = st.structure_matrix(lambda p, q: p or q, arity=2)
-M_not = st.structure_matrix(lambda p: not p, arity=1)
+# Connectives are logical matrices δ_2[...]; stp works on them and on dense vectors.
 T, F = st.logical_vector(True), st.logical_vector(False)
-print("M_and =\n", M_and.astype(int))
-print("T ∧ F =", st.stp(M_and, T, F).ravel(), "  ¬T =", st.stp(M_not, T).ravel())
+print("conjunction M_c =", lg.conjunction().delta(), "  3-valued:", lg.conjunction(3).delta())
+print("T ∧ F =", st.stp(lg.conjunction(), T, F).ravel(), "  ¬T =", st.stp(lg.negation(), T).ravel())
 
-# A three-node network: x1' = x2 ∧ x3,  x2' = ¬x1,  x3' = x1 ∨ x2.
-rules = [
-    lambda x1, x2, x3: x2 and x3,
-    lambda x1, x2, x3: not x1,
-    lambda x1, x2, x3: x1 or x2,
-]
-n = len(rules)
-M = [st.structure_matrix(rule, arity=n) for rule in rules]  # each 2 × 8
+# x1' = x2 ∧ x3,  x2' = ¬x1,  x3' = x1 ∨ x2: each rule reads only its own inputs.
+net = lg.BooleanNetwork.from_rules(
+    {
+        "x1": (("x2", "x3"), lambda x2, x3: x2 and x3),
+        "x2": (("x1",), lambda x1: not x1),
+        "x3": (("x1", "x2"), lambda x1, x2: x1 or x2),
+    }
+)
+L = net.transition_matrix()
+print("L =", L.delta())
 
-# x_i' = M_i ⋉ x, with x = x1 ⋉ x2 ⋉ x3; so x' = x1' ⋉ x2' ⋉ x3' has column j equal to
-# M_1[:, j] ⊗ M_2[:, j] ⊗ M_3[:, j] (the Khatri-Rao product): one 8 × 8 matrix L.
-L = np.stack([st.stp(*(m[:, [j]] for m in M)).ravel() for j in range(2**n)], axis=1)
-print("transition matrix L (8×8), columns are next states:\n", L.astype(int))
+# Check L against a direct simulation of the rules, state by state.
+for index in range(8):
+    x1, x2, x3 = lg.state_values(index, 3)
+    expected = lg.state_index((x2 and x3, not x1, x1 or x2))
+    assert L.indices[index] == expected
+    assert lg.vector_index(st.stp(L.to_dense(), lg.state_vector((x1, x2, x3)))) == expected
+print("L ⋉ x reproduces the rules on all 8 states")
+for cycle in net.attractors():
+    states = ["".join("1" if v else "0" for v in lg.state_values(s, 3)) for s in cycle]
+    print("attractor (x1x2x3, 1 = True):", " -> ".join(states))
+print("cycles of length 1..5 by Cheng's trace formula:", lg.cycle_counts(L, 5).tolist())
 
+# A random N-K network (K = 3): L and all attractors without any dense matrix.
+n = 12 if os.environ.get("SEMITENSOR_EXAMPLE_SMALL") else 20
+rng = np.random.default_rng(0)
+names = [f"v{i}" for i in range(n)]
+rules = {v: (tuple(rng.choice(names, 3, replace=False)), rng.random(8) < 0.5) for v in names}
+t0 = time.perf_counter()
+big = lg.BooleanNetwork.from_rules(rules)
+d = lg.dynamics(big.transition_matrix())
+print(
+    f"random network, n={n} ({2**n} states): {len(d.attractors)} attractors of lengths "
+    f"{d.cycle_lengths.tolist()}, basin sizes {d.basin_sizes.tolist()}, longest transient "
+    f"{int(d.transient.max())}, in {time.perf_counter() - t0:.2f} s"
+)
 
-def state_vector(values):
-    return st.stp(*(st.logical_vector(v) for v in values))
-
-
-def decode(vector):
-    index = int(np.argmax(vector))  # True is index 0, so state (T,T,T) is index 0
-    return tuple(not bool((index >> (n - 1 - i)) & 1) for i in range(n))
-
-
-# Check L against direct simulation of the rules, for every state.
-for values in itertools.product([True, False], repeat=n):
-    nxt = st.stp(L, state_vector(values))
-    assert decode(nxt) == tuple(bool(rule(*values)) for rule in rules)
-print("L ⋉ x reproduces the rules on all", 2**n, "states")
-
-
-def label(j):
-    """State number j (the position of the 1 in x1 ⋉ x2 ⋉ x3) as 0/1 node values."""
-    return "".join(str(int(v)) for v in decode(np.eye(2**n)[:, j]))
-
-
-# Fixed points: L[j, j] = 1. Cycles: follow each state until it repeats.
-fixed = [label(j) for j in range(2**n) if L[j, j] == 1]
-print("fixed points:", fixed or "none")
-seen = set()
-for start in range(2**n):
-    path, j = [], start
-    while j not in path:
-        path.append(j)
-        j = int(np.argmax(L[:, j]))
-    cycle = tuple(path[path.index(j) :])
-    if len(cycle) > 1 and frozenset(cycle) not in seen:
-        seen.add(frozenset(cycle))
-        print("attractor cycle (x1x2x3, 1 = True):", " -> ".join(label(c) for c in cycle))
+# A Boolean control network x(t+1) = L ⋉ u(t) ⋉ x(t): steer every state to all-true.
+bcn = lg.BooleanNetwork.from_bnet("x1, x2 | u\nx2, !x1 | x3\nx3, x2 & u", controls=["u"])
+Lc = bcn.transition_matrix()
+K = lg.stabilizing_feedback(Lc, target=0)
+closed = lg.closed_loop(Lc, K)
+print("feedback u = K ⋉ x with K =", K.delta(), "; closed loop:", closed.delta())
+print(
+    "closed-loop attractors:",
+    lg.attractors(closed),
+    " steps to reach all-true:",
+    lg.dynamics(closed).transient.tolist(),
+)

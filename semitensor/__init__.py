@@ -58,9 +58,10 @@ __all__ = [
 
 
 def __getattr__(name):
-    # semitensor.nn needs torch, so it is imported on first access only (PEP 562).
-    if name == "nn":
+    # semitensor.nn needs torch, and semitensor.logic is a world of its own: both are
+    # imported on first access only (PEP 562).
+    if name in ("nn", "logic"):
         import importlib
 
-        return importlib.import_module(".nn", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

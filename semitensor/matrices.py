@@ -6,9 +6,11 @@ scatters ones into a matrix of zeros by index arithmetic (never through a Kronec
 product) and takes ``dtype=`` and ``like=`` (an array whose namespace and device
 the result shares; numpy when ``None``).
 
-Vector form of logic: for ``k = 2`` the truth value ``True`` is the first unit vector
-of ``R^2`` (index 0) and ``False`` the second (index 1). For ``k > 2`` the value
-``v`` in ``0, ..., k-1`` is the unit vector at index ``v``.
+Vector form of logic (Cheng's numbering): for ``k = 2`` the truth value ``True`` (or
+1) is the first unit vector of ``R^2`` (index 0) and ``False`` (or 0) the second
+(index 1). For ``k > 2`` the value ``v`` in ``0, ..., k-1``, with ``k-1`` true (truth
+degree 1) and 0 false, is the unit vector at index ``k-1-v``: truth degree
+``v/(k-1)`` is ``δ_k^{k-v}``.
 """
 
 from __future__ import annotations
@@ -43,26 +45,25 @@ def _check_k(k):
 
 def _truth_index(value, k):
     """Index of the unit vector of truth value ``value``, or ``None`` if invalid."""
-    if k == 2:
-        if isinstance(value, (bool, np.bool_)):
-            return 0 if value else 1
-        return None
+    if k == 2 and isinstance(value, (bool, np.bool_)):
+        return 0 if value else 1
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         return None
     value = int(value)
-    return value if 0 <= value < k else None
+    # Cheng's numbering: the true value k-1 (degree 1) is the first unit vector.
+    return k - 1 - value if 0 <= value < k else None
 
 
 def _index_value(index, k):
     """Truth value whose unit vector sits at ``index`` (inverse of `_truth_index`)."""
     if k == 2:
         return index == 0
-    return index
+    return k - 1 - index
 
 
 def _valid_values(k):
     if k == 2:
-        return "a bool (True or False)"
+        return "a bool (True or False) or 0/1"
     return f"an integer in [0, {k - 1}] (not a bool)"
 
 
@@ -195,10 +196,11 @@ def structure_matrix(fn, arity, k=2, *, dtype=None, like=None):
     ----------
     fn : callable
         The operator ``σ``, called with ``arity`` positional truth values. For ``k = 2``
-        it takes and returns Python bools (``True`` is the first unit vector, index 0;
-        ``False`` the second); ``numpy.bool_`` results are accepted, integers are not.
-        For ``k > 2`` it takes and returns integers in ``0, ..., k-1`` (value ``v`` is
-        the unit vector at index ``v``); bools are not accepted.
+        it takes Python bools and returns a bool, a ``numpy.bool_`` or 0/1 (``True``
+        or 1 is the first unit vector, index 0; ``False`` or 0 the second). For
+        ``k > 2`` it takes and returns integers in ``0, ..., k-1`` with ``k-1`` the
+        true value (Cheng's numbering: value ``v`` is the unit vector at index
+        ``k-1-v``, so truth degree 1 is ``δ_k^1``); bools are not accepted.
     arity : int
         Number of arguments, ``arity >= 1``.
     k : int, default 2
@@ -212,8 +214,8 @@ def structure_matrix(fn, arity, k=2, *, dtype=None, like=None):
     Returns
     -------
     array, shape (k, k**arity)
-        Column ``c = Σ_j idx(p_j)·k^(r−j)`` (first argument slowest) is the unit vector
-        of ``σ(p_1, ..., p_r)``.
+        Column ``c = Σ_j idx(p_j)·k^(r−j)`` (first argument slowest), with
+        ``idx(v) = k−1−v``, is the unit vector of ``σ(p_1, ..., p_r)``.
 
     Raises
     ------
@@ -231,6 +233,11 @@ def structure_matrix(fn, arity, k=2, *, dtype=None, like=None):
     ``fn`` is called once per column, ``k^arity`` times, in column order; exceptions
     it raises propagate unchanged.
 
+    Changed since 0.1.0 (see ``CHANGELOG.md``): for ``k > 2`` the value ``v`` was
+    the unit vector at index ``v``; it is now at index ``k-1-v`` (Cheng's numbering,
+    and the ``k = 2`` rule: true first), so ``structure_matrix(min, 2, k=3)`` is
+    Cheng's conjunction, not his disjunction. 0/1 results are accepted for ``k = 2``.
+
     References
     ----------
     D. Cheng, H. Qi, Z. Li, *Analysis and Control of Boolean Networks: A Semi-tensor
@@ -247,8 +254,13 @@ def structure_matrix(fn, arity, k=2, *, dtype=None, like=None):
     >>> p, q = logical_vector(True), logical_vector(False)
     >>> bool(np.array_equal(M_and @ np.kron(p, q), logical_vector(False)))
     True
-    >>> structure_matrix(lambda a, b: min(a, b), 2, k=3).shape
-    (3, 9)
+
+    For ``k = 3`` (values 0, 1, 2 with 2 true), ``min`` is Cheng's conjunction
+    ``δ_3[1 2 3 2 2 3 3 3 3]``:
+
+    >>> M = structure_matrix(min, 2, k=3)
+    >>> (M.argmax(axis=0) + 1).tolist()
+    [1, 2, 3, 2, 2, 3, 3, 3, 3]
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable; got {fn!r} of type {type(fn).__name__}")
@@ -280,8 +292,9 @@ def logical_vector(value, k=2, *, dtype=None, like=None):
     Parameters
     ----------
     value : bool or int
-        For ``k = 2`` a bool (``True`` is index 0, ``False`` index 1). For ``k > 2`` an
-        integer in ``0, ..., k-1`` (its own index).
+        For ``k = 2`` a bool or 0/1 (``True`` is index 0, ``False`` index 1). For
+        ``k > 2`` an integer in ``0, ..., k-1`` with ``k-1`` true, at index ``k-1-v``
+        (Cheng's numbering).
     k : int, default 2
         Number of truth values, ``k >= 2``.
     dtype : dtype or str, optional
@@ -312,8 +325,8 @@ def logical_vector(value, k=2, *, dtype=None, like=None):
     >>> from semitensor.matrices import logical_vector
     >>> logical_vector(True).tolist(), logical_vector(False).tolist()
     ([1.0, 0.0], [0.0, 1.0])
-    >>> logical_vector(2, k=3).tolist()
-    [0.0, 0.0, 1.0]
+    >>> logical_vector(2, k=3).tolist()      # 2 is true for k = 3: the first unit vector
+    [1.0, 0.0, 0.0]
     """
     k = _check_k(k)
     index = _truth_index(value, k)

@@ -181,7 +181,8 @@ def stp(*arrays, side="left"):
         numpy arrays or torch tensors (not mixed), or nested lists (read with numpy).
         A 1-d array of length ``k`` is a column (``k×1``). Arrays with more than two
         dimensions are stacks of matrices in the last two axes; leading dimensions
-        broadcast as in ``matmul``.
+        broadcast as in ``matmul``. `semitensor.logic.LogicalMatrix` operands are
+        multiplied in δ-form; if all operands are logical the result is one too.
     side : {"left", "right"}, default "left"
 
     Returns
@@ -237,6 +238,11 @@ def stp(*arrays, side="left"):
     >>> bool(np.array_equal(stp(x, y), np.kron(x, y)[:, None]))
     True
     """
+    if any(getattr(x, "_is_logical_matrix", False) for x in arrays):
+        # semitensor.logic.LogicalMatrix operands: index arithmetic, no dense form.
+        from .logic._product import stp_operands
+
+        return stp_operands(arrays, side)
     side, xp, mats, _ = _validate(arrays, side)
     dtype, mats = _settle_dtype(xp, mats)
     boolean = dtype == xp.bool

@@ -124,8 +124,8 @@ def test_power_reducing_fails_for_general_vector():
 
 
 def _lv(value, k):
-    """Oracle for the vector form, independent of logical_vector."""
-    index = (0 if value else 1) if k == 2 else value
+    """Oracle for the vector form, independent of logical_vector (Cheng: true first)."""
+    index = (0 if value else 1) if k == 2 else k - 1 - value
     return np.eye(k)[index]
 
 
@@ -175,6 +175,28 @@ def test_structure_matrix_known_matrices():
     )
 
 
+def test_structure_matrix_cheng_numbering_k3():
+    # Cheng's 3-valued conjunction and disjunction (truth degree 1 = δ_3^1).
+    conj = np.argmax(structure_matrix(min, 2, k=3), axis=0) + 1
+    disj = np.argmax(structure_matrix(max, 2, k=3), axis=0) + 1
+    np.testing.assert_array_equal(conj, [1, 2, 3, 2, 2, 3, 3, 3, 3])
+    np.testing.assert_array_equal(disj, [1, 1, 1, 1, 2, 2, 1, 2, 3])
+    # Negation 1 - degree: value v -> k-1-v, δ_k[k ... 1].
+    neg = np.argmax(structure_matrix(lambda a: 3 - a, 1, k=4), axis=0) + 1
+    np.testing.assert_array_equal(neg, [4, 3, 2, 1])
+    assert logical_vector(2, k=3).tolist() == [1.0, 0.0, 0.0]
+    assert logical_vector(0, k=3).tolist() == [0.0, 0.0, 1.0]
+
+
+def test_structure_matrix_accepts_01_for_k2():
+    as_int = structure_matrix(lambda p, q: int(p and q), 2)
+    as_bool = structure_matrix(lambda p, q: p and q, 2)
+    np.testing.assert_array_equal(as_int, as_bool)
+    np.testing.assert_array_equal(structure_matrix(lambda p: np.int64(not p), 1), [[0, 1], [1, 0]])
+    assert logical_vector(1).tolist() == [1.0, 0.0]
+    assert logical_vector(0).tolist() == [0.0, 1.0]
+
+
 def test_structure_matrix_first_argument_slowest():
     # Projection onto the first argument: columns 0..k^(r-1)-1 map to value 0.
     M = structure_matrix(lambda a, b: a, 2, k=3)
@@ -203,7 +225,8 @@ def test_structure_matrix_k3_argument_types():
         return a
 
     np.testing.assert_array_equal(structure_matrix(fn, 1, k=3), np.eye(3))
-    assert seen == [0, 1, 2] and all(type(a) is int for a in seen)
+    # Column 0 is the true value k-1 (Cheng's numbering), so the calls count down.
+    assert seen == [2, 1, 0] and all(type(a) is int for a in seen)
 
 
 def test_logical_vector(backend):
@@ -356,10 +379,10 @@ def test_import_does_not_import_torch():
             r"k must be an integer >= 2; got True of type bool",
         ),
         (
-            lambda: structure_matrix(lambda p, q: int(p and q), 2),
+            lambda: structure_matrix(lambda p, q: 2 * int(p and q), 2),
             ValueError,
-            r"fn must return a bool \(True or False\) for k=2; "
-            r"fn\(True, True\) returned 1 of type int",
+            r"fn must return a bool \(True or False\) or 0/1 for k=2; "
+            r"fn\(True, True\) returned 2 of type int",
         ),
         (
             lambda: structure_matrix(lambda p, q: None if not q else p, 2),
@@ -370,22 +393,22 @@ def test_import_does_not_import_torch():
             lambda: structure_matrix(lambda a, b: a + b, 2, k=3),
             ValueError,
             r"fn must return an integer in \[0, 2\] \(not a bool\) for k=3; "
-            r"fn\(1, 2\) returned 3 of type int",
+            r"fn\(2, 2\) returned 4 of type int",
         ),
         (
-            lambda: structure_matrix(lambda a: a == 0, 1, k=3),
+            lambda: structure_matrix(lambda a: a == 2, 1, k=3),
             ValueError,
-            r"fn\(0\) returned True of type bool",
+            r"fn\(2\) returned True of type bool",
         ),
         (
             lambda: structure_matrix(lambda a: a / 1, 1, k=3),
             ValueError,
-            r"fn\(0\) returned 0\.0 of type float",
+            r"fn\(2\) returned 2\.0 of type float",
         ),
         (
-            lambda: logical_vector(1),
+            lambda: logical_vector(2),
             ValueError,
-            r"value must be a bool \(True or False\) for k=2; got 1 of type int",
+            r"value must be a bool \(True or False\) or 0/1 for k=2; got 2 of type int",
         ),
         (
             lambda: logical_vector(3, k=3),
