@@ -238,11 +238,13 @@ def stp(*arrays, side="left"):
     >>> bool(np.array_equal(stp(x, y), np.kron(x, y)[:, None]))
     True
     """
-    if any(getattr(x, "_is_logical_matrix", False) for x in arrays):
-        # semitensor.logic.LogicalMatrix operands: index arithmetic, no dense form.
-        from .logic._product import stp_operands
-
-        return stp_operands(arrays, side)
+    for x in arrays:
+        # Operand types with a product of their own (semitensor.logic.LogicalMatrix:
+        # index arithmetic, no dense form) take the whole chain; product.py imports
+        # nothing from above it.
+        dispatch = getattr(type(x), "__stp_dispatch__", None)
+        if dispatch is not None:
+            return dispatch(arrays, side)
     side, xp, mats, _ = _validate(arrays, side)
     dtype, mats = _settle_dtype(xp, mats)
     boolean = dtype == xp.bool

@@ -76,8 +76,9 @@ class _Problem:
         return float(xp.linalg.vector_norm(diff)) / norm_x
 
     def decomposition(self, core, factors):
-        """A fresh STTuTensor of the current state, in the data's own scale, on copies
-        (a callback that edits it cannot touch the fit).
+        """A fresh STTuTensor of the state, in the data's scale, on copies of the arrays.
+
+        A callback that edits what it is handed cannot touch the fit.
         """
         copies = [self.xp.asarray(u, copy=True) for u in factors]
         return STTuTensor(core * self.scale, copies, self.t, self.side)

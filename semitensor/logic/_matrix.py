@@ -77,9 +77,13 @@ class LogicalMatrix:
     """
 
     __slots__ = ("_indices", "_m")
-    # product.py hands operands that carry this marker to semitensor.logic (duck typing
-    # keeps product.py from importing this subpackage).
-    _is_logical_matrix = True
+
+    @staticmethod
+    def __stp_dispatch__(arrays, side):
+        """`semitensor.stp` / `rstp` hand a chain with a logical operand to this."""
+        from ._product import stp_operands
+
+        return stp_operands(arrays, side)
 
     def __init__(self, indices, m):
         m = check_positive_int(m, "m")
