@@ -329,6 +329,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller tensors, one budget")
     parser.add_argument("--threads", type=int, help="limit BLAS threads for the run")
     parser.add_argument("--plot", help="write an error-against-time plot here")
+    parser.add_argument("--json", help="write every fit's error-against-time curve here")
     args = parser.parse_args()
     from contextlib import nullcontext
 
@@ -347,6 +348,14 @@ def main():
     summary = print_groups(groups, sizes)
     print()
     print_targets(summary)
+    if args.json:
+        import json
+
+        rows = {
+            title: [(row[0], row[1], row[2], row[4]) for row in group] for title, group in groups
+        }
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f)
     if args.plot:
         plot(groups, args.plot)
         print(f"\nplot written to {args.plot}")
