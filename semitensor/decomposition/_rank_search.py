@@ -64,7 +64,7 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
         ]
         reason = None
         if grown == bonds:
-            reason = f"every bond reached its cap {caps} (the unfolding sizes rounded up to t)"
+            reason = f"every bond reached its cap {caps} (t times the unfolding sizes)"
         elif n_params(grown) > full_size:
             reason = (
                 f"the next ranks {grown} would store more parameters than the tensor ({full_size})"
@@ -83,16 +83,18 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
 
 
 def unfolding_caps(shape, t, ring=False):
-    """Largest useful bond per position, rounded up to a multiple of ``t``.
+    """Largest useful bond per position: ``t`` times the rank bound of the unfolding.
 
-    Bond ``k`` (between modes ``k−1`` and ``k``) of a train cannot usefully exceed the
-    rank of the matching unfolding. A ring's bonds share each cut between two of them
-    (``r_0·r_k`` against the unfolding rank), so no single bond has such a bound:
-    with ``ring=True`` all ``N`` bonds get the largest train cap, and the parameter
-    count stops the growth.
+    An STT of bonds ``R`` is the ring ``(t, R_1/t, …, t)``: its ``t`` ring index rides
+    along the train, so the stored bond ``R_k/t`` alone must carry the unfolding's
+    rank ``ρ_k``, and ``R_k`` can usefully grow to ``t·ρ_k`` (capping it at ``ρ_k``
+    left exact STTs with ``R_1 > I_1`` out of reach). A ring's bonds share each cut
+    between two of them (``r_0·r_k`` against the unfolding rank), so no single bond has
+    such a bound: with ``ring=True`` all ``N`` bonds get the largest train cap. In both
+    cases the parameter count stops the growth first when the cap is generous.
     """
     n = len(shape)
-    caps = [t * math.ceil(min(math.prod(shape[:k]), math.prod(shape[k:])) / t) for k in range(1, n)]
+    caps = [t * min(math.prod(shape[:k]), math.prod(shape[k:])) for k in range(1, n)]
     if ring:
         caps = [max(caps)] * n
     return caps
