@@ -41,7 +41,7 @@ def str_decompose(
     method="als",
     init="svd",
     n_iter_max=100,
-    tol=1e-4,
+    tol=1e-3,
     eps=None,
     n_restarts=1,
     warmup="auto",

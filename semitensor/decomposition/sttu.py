@@ -106,7 +106,7 @@ def sttu_decompose(
     side="left",
     method="hooi",
     n_iter_max=100,
-    tol=1e-4,
+    tol=1e-3,
     eps=None,
     random_state=None,
     verbose=False,
@@ -134,7 +134,7 @@ def sttu_decompose(
         ``Z_n``); ``"hooi"``: that start refined by structured HOOI sweeps.
     n_iter_max : int, default 100
         Maximum number of HOOI sweeps (each updates every factor once).
-    tol : float, default 1e-4
+    tol : float, default 1e-3
         HOOI stops when the error is predicted to fall by less than ``tol`` times
         itself over the remaining sweeps: the rule of every fit of the library (see
         `~semitensor.decomposition.stt.stt_decompose`, Notes).

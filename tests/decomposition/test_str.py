@@ -64,7 +64,8 @@ def test_errors_never_increase_over_als_sweeps():
     fit = str_decompose(x, 4, 2, random_state=0, n_iter_max=30)
     errs = np.array(fit.info.errors)
     # the two-core warm-up may move the error either way; one-core sweeps may not
-    tail = errs[-20:]
+    tail = errs[fit.info.two_core_sweeps :]
+    assert len(tail) > 5
     assert np.all(np.diff(tail) <= 1e-12 * tail[:-1] + 1e-15)
 
 
@@ -79,6 +80,7 @@ def test_t1_no_worse_than_tensorly_tr_svd():
         assert ours <= np.linalg.norm(tr.to_tensor() - x) / np.linalg.norm(x) * (1 + 1e-6)
 
 
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
 def test_t1_no_worse_than_tensorly_tr_als_on_average():
     # A ring of ranks (2,3,3,3) plus 1% noise, the same sweep budget for both. (On
     # pure noise both land in different local minima of equal quality; see the
@@ -91,7 +93,8 @@ def test_t1_no_worse_than_tensorly_tr_als_on_average():
         shapes = [(2, 6, 3), (3, 7, 3), (3, 8, 3), (3, 5, 2)]
         x = STRTensor([rng.standard_normal(s) for s in shapes], 1).to_tensor()
         x = x + 0.01 * np.linalg.norm(x) / np.sqrt(x.size) * rng.standard_normal(x.shape)
-        ours.append(str_decompose(x, [2, 3, 3, 3], 1, random_state=seed).info.rel_error)
+        fit = str_decompose(x, [2, 3, 3, 3], 1, random_state=seed, tol=0.0)  # 100 sweeps
+        ours.append(fit.info.rel_error)
         tra = tensor_ring_als(
             x, [2, 3, 3, 3, 2], n_iter_max=100, random_state=seed, ls_solve="normal_eq"
         )
