@@ -21,7 +21,6 @@ from .._validation import (
     check_callback,
     check_choice,
     check_eps,
-    check_finite,
     check_nonnegative_int,
     check_positive_int,
     check_rank_list,
@@ -178,7 +177,7 @@ def prepare_tensor(tensor, min_ndim=2):
             f"tensor must be real; got dtype {x_in.dtype} (fit the real and imaginary "
             "parts separately, or use a real embedding)"
         )
-    check_finite(xp, x_in, "tensor")
+    _check_finite_cheaply(xp, x_in)
     if is_torch(x_in):
         x_in = x_in.detach()
     device = device_of(x_in)
@@ -195,13 +194,24 @@ def prepare_tensor(tensor, min_ndim=2):
 _SMALLEST, _LARGEST = 1e-100, 1e100
 
 
+def _check_finite_cheaply(xp, x):
+    """Refuse NaN/Inf from two reductions (NaN propagates through max and min).
+
+    ``isfinite(x)`` would allocate a boolean array of the tensor's size first.
+    """
+    if not xp.isdtype(x.dtype, "real floating") or x.size == 0:
+        return
+    if not (math.isfinite(float(xp.max(x))) and math.isfinite(float(xp.min(x)))):
+        raise ValueError("tensor contains NaN or Inf; decompositions need finite input")
+
+
 def _rescaled(xp, x):
     """``(x / s, s)`` with ``s = max|x|`` when that is extreme, else ``(x, 1.0)``.
 
     The fits are scale-invariant: they fit ``x / s`` and multiply the result back by
     ``s`` (`cast_cores`), so the relative errors are those of the data itself.
     """
-    top = float(xp.max(xp.abs(x))) if x.size else 0.0
+    top = max(float(xp.max(x)), -float(xp.min(x))) if x.size else 0.0
     if top == 0.0 or _SMALLEST < top < _LARGEST:
         return x, 1.0
     return x / top, top

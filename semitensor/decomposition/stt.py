@@ -202,10 +202,10 @@ def stt_decompose(
     Kinetic and COVID-19 STT fits stopped at sweeps 183 and 117 within 0.1% of their
     300-sweep errors; the default ``1e-3`` halved the fits that ran to
     ``n_iter_max`` on the real tensors of ``benchmarks/bench_fits.py``, 19 to 9 of
-    36, at no cost in time to TensorLy's error), while a fit converging to an exact decomposition keeps a
-    decrease proportional to its error and runs to ``"exact"`` (rounding level,
-    2.2e-13 in float64). The former absolute test ``d < tol`` ran 23 of 28 default
-    fits on real tensors to ``n_iter_max``.
+    36, at no cost in time to TensorLy's error), while a fit converging to an exact
+    decomposition keeps a decrease proportional to its error and runs to
+    ``"exact"`` (rounding level, 2.2e-13 in float64). The former absolute test
+    ``d < tol`` ran 23 of 28 default fits on real tensors to ``n_iter_max``.
 
     **Warm-up.** From the TR-SVD start, two-core sweeps on exact data first raise
     the error (at most 1.3× the start's, measured on 6×8×8×6 STTs) and then cut it
