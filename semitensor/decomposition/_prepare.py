@@ -177,9 +177,9 @@ def prepare_tensor(tensor, min_ndim=2):
             f"tensor must be real; got dtype {x_in.dtype} (fit the real and imaginary "
             "parts separately, or use a real embedding)"
         )
-    _check_finite_cheaply(xp, x_in)
     if is_torch(x_in):
         x_in = x_in.detach()
+    _check_finite_cheaply(xp, x_in)
     device = device_of(x_in)
     # The fits only read the tensor, so float64 input is used as it is (a memory-mapped
     # .npy stays on disk); any other dtype costs one float64 copy.
