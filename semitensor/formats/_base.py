@@ -163,6 +163,15 @@ class _CoreChain(STPFormat):
     def __len__(self):
         return len(self.cores)
 
+    @staticmethod
+    def _core_arrays(cores, title):
+        """``(xp, arrays)`` of a list of at least two cores of one array library."""
+        if not isinstance(cores, (list, tuple)):
+            raise TypeError(f"cores must be a list or tuple of arrays; got {type(cores).__name__}")
+        if len(cores) < 2:
+            raise ValueError(f"an {title} needs at least 2 cores; got {len(cores)}")
+        return as_arrays(*cores, names=[f"cores[{k}]" for k in range(len(cores))])
+
     def named_arrays(self):
         """``{"core_0": G_1, "core_1": G_2, …}`` (what `~semitensor.save` writes)."""
         return {f"core_{k}": g for k, g in enumerate(self.cores)}

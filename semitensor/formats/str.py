@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .._namespace import as_arrays, device_of
+from .._namespace import device_of
 from .._validation import check_t
 from ._base import _CoreChain, conj, real
 from .chain import partial_trace, step_left, step_right
@@ -116,12 +116,7 @@ class STRTensor(_CoreChain):
     twin = "tr"
 
     def __init__(self, cores, t, side="left"):
-        if not isinstance(cores, (list, tuple)):
-            raise TypeError(f"cores must be a list or tuple of arrays; got {type(cores).__name__}")
-        if len(cores) < 2:
-            raise ValueError(f"an STR needs at least 2 cores; got {len(cores)}")
-        names = [f"cores[{k}]" for k in range(len(cores))]
-        xp, arrays = as_arrays(*cores, names=names)
+        xp, arrays = self._core_arrays(cores, "STR")
         ts = check_t(t, len(arrays) - 1, what="core after the first")
         shape, ranks = _check_cores(arrays, ts)
         self._xp = xp

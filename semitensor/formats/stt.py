@@ -20,7 +20,6 @@ import os
 
 import numpy as np
 
-from .._namespace import as_arrays
 from .._validation import check_t
 from ._base import _CoreChain, conj, real
 from .chain import step_left, step_right, stt_to_ring
@@ -151,12 +150,7 @@ class STTTensor(_CoreChain):
     twin = "tt"
 
     def __init__(self, cores, t, side="left"):
-        if not isinstance(cores, (list, tuple)):
-            raise TypeError(f"cores must be a list or tuple of arrays; got {type(cores).__name__}")
-        if len(cores) < 2:
-            raise ValueError(f"an STT needs at least 2 cores; got {len(cores)}")
-        names = [f"cores[{k}]" for k in range(len(cores))]
-        xp, arrays = as_arrays(*cores, names=names)
+        xp, arrays = self._core_arrays(cores, "STT")
         n = len(arrays)
         if n == 2 and isinstance(t, numbers.Integral) and not isinstance(t, bool):
             ts = ()
