@@ -13,7 +13,7 @@ import numbers
 
 import numpy as np
 
-from .._namespace import as_arrays, namespace_of, to_numpy
+from .._namespace import as_arrays, is_torch, namespace_of, to_numpy
 from .._validation import check_side
 
 __all__ = [
@@ -23,6 +23,9 @@ __all__ = [
     "format_of",
     "registered_formats",
 ]
+
+# Arrays whose largest magnitude lies outside this range are rescaled in `norm`.
+_SAFE_LOW, _SAFE_HIGH = 1e-100, 1e100
 
 # Every concrete format registers itself here by its ``format_name`` (see
 # STPFormat.__init_subclass__): `save`/`load`, the command and the error messages
@@ -140,6 +143,34 @@ class STPFormat:
         full = self.to_tensor()
         return namespace_of(full).linalg.vector_norm(full)
 
+    def _scale_safe(self, norm):
+        """``norm()`` of the format, computed on arrays rescaled to unit magnitude.
+
+        The norm formulas square entries, so cores of magnitude 1e±200 gave inf, 0 or
+        NaN while `to_tensor` was finite. The tensor is linear in each of its arrays,
+        so each array is divided by its largest magnitude and the product of those
+        scales multiplies the result (in logarithms: it overflows only when the norm
+        itself does).
+        """
+        try:
+            arrays = self.named_arrays()
+        except NotImplementedError:
+            return norm()
+        xp = namespace_of(*arrays.values())
+        scales = {}
+        for key, a in arrays.items():
+            mag = a.detach() if is_torch(a) else a  # scales only: no autograd needed
+            mag = xp.abs(mag) if xp.isdtype(mag.dtype, "complex floating") else mag
+            scales[key] = max(float(xp.max(mag)), -float(xp.min(mag))) if a.size else 0.0
+        if all(s == 0.0 or _SAFE_LOW < s < _SAFE_HIGH for s in scales.values()):
+            return norm()
+        unit = type(self).from_named_arrays(
+            {k: a / scales[k] for k, a in arrays.items()}, self._t, self._side
+        )
+        log_scale = sum(math.log(s) for s in scales.values())
+        factor = math.exp(log_scale) if log_scale < 709.0 else math.inf
+        return unit._norm_unscaled() * factor
+
     def __repr__(self):
         return (
             f"{type(self).__name__}(shape={self._shape}, ranks={self._ranks}, t={self._t}, "
@@ -194,7 +225,18 @@ class _CoreChain(STPFormat):
                 f"indices must have shape (M, {n}) (one index tuple per row); "
                 f"got {tuple(idx.shape)}"
             )
-        idx = to_numpy(idx).astype(np.int64)
+        idx = to_numpy(idx)
+        if idx.dtype.kind == "u":
+            # Unsigned indices at or above 2^63 would wrap to negative ones (and then
+            # count from the end) in int64: check them in their own dtype first.
+            too_big = idx >= np.asarray(shape, dtype=np.uint64)
+            if too_big.any():
+                row, k = (int(v[0]) for v in too_big.nonzero())
+                raise ValueError(
+                    f"indices[{row}] = {tuple(int(v) for v in idx[row])} is out of range for "
+                    f"shape {shape} (index {k} must be in [0, {shape[k] - 1}])"
+                )
+        idx = idx.astype(np.int64)
         for k, size in enumerate(shape):
             bad = (idx[:, k] < -size) | (idx[:, k] >= size)
             if bad.any():

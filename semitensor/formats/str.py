@@ -236,6 +236,9 @@ class STRTensor(_CoreChain):
         >>> bool(np.isclose(x.norm(), np.linalg.norm(x.to_tensor())))
         True
         """
+        return self._scale_safe(self._norm_unscaled)
+
+    def _norm_unscaled(self):
         xp = self._xp
         if len(set(self._t)) > 1:
             full = self.to_tensor()

@@ -241,6 +241,9 @@ class STTTensor(_CoreChain):
         >>> bool(np.isclose(x.norm(), np.linalg.norm(x.to_tensor())))
         True
         """
+        return self._scale_safe(self._norm_unscaled)
+
+    def _norm_unscaled(self):
         xp = self._xp
         g1 = self.cores[0][0, ...]
         phi = xp.matrix_transpose(conj(xp, g1)) @ g1  # first index conjugated

@@ -237,6 +237,9 @@ class STTuTensor(STPFormat):
         factors applied with `stp_mode_dot`, at ``O(∏R_n · Σ R_n/t_n)`` flops
         instead of the ``O(∏I_n)`` of the full tensor.
         """
+        return self._scale_safe(self._norm_unscaled)
+
+    def _norm_unscaled(self):
         xp = self._xp
         out = self._core
         for n, u in enumerate(self._factors):

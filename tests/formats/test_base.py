@@ -62,3 +62,33 @@ def test_base_norm_falls_back_to_the_full_tensor():
     assert dense.compression_ratio == 1.0
     assert np.array_equal(reconstruct(dense), x)
     assert "_Dense" not in str(pytest.raises(TypeError, reconstruct, 3).value)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e200])
+def test_norms_of_extreme_magnitudes_are_finite_and_right(scale, backend):
+    rng = np.random.default_rng(7)
+
+    def arrays(shapes, scaled):
+        return [
+            to_backend(rng.standard_normal(s) * (scale if k == scaled else 1.0), backend)
+            for k, s in enumerate(shapes)
+        ]
+
+    formats = [
+        STTTensor(arrays([(1, 3, 4), (2, 2, 2), (4, 3, 1)], 1), 2),
+        STRTensor(arrays([(4, 3, 4), (2, 2, 2), (2, 3, 2)], 0), 2),
+        STTuTensor(*(lambda c: (c[0], c[1:]))(arrays([(4, 2), (3, 2), (2, 1)], 0)), 2),
+    ]
+    for dec in formats:
+        full = to_np(dec.to_tensor()) / scale
+        assert np.all(np.isfinite(full))
+        assert float(dec.norm()) / scale == pytest.approx(np.linalg.norm(full), rel=1e-10)
+
+
+def test_unsigned_indices_beyond_int64_are_out_of_range():
+    rng = np.random.default_rng(8)
+    x = STTTensor([rng.standard_normal(s) for s in [(1, 3, 4), (2, 2, 2), (4, 3, 1)]], 2)
+    idx = np.array([[0, 1, 2], [2**63 + 1, 0, 0]], dtype=np.uint64)
+    with pytest.raises(ValueError, match=r"indices\[1\] = \(9223372036854775809, 0, 0\)"):
+        x.entries(idx)
+    assert float(x.entries(idx[:1])[0]) == pytest.approx(x.to_tensor()[0, 1, 2])
