@@ -30,7 +30,7 @@ size = 32 if SMALL else 144  # pixels per side (a multiple of t = 2)
 cube = np.asarray(load_indian_pines().tensor, dtype=np.float64)[:size, :size, :]
 cube /= cube.max()
 
-fit = {"t": 2, "tol": 1e-3, "n_iter_max": 10}
+fit = {"t": 2}  # default stopping: each fit ends when its error has settled
 methods = {
     "STTu": lambda: st.sttu_decompose(cube, [size // 4, size // 4, 16], **fit),
     "STT": lambda: stt_decompose(cube, [16, 16], random_state=0, **fit),
