@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from .._validation import check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
-from ._linalg import small_blas
 from ._prepare import cast_cores, check_ranks_or_eps, check_settings, prepare_tensor
 from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
@@ -272,8 +271,10 @@ def sttu_decompose(
     prob = _Problem(
         xp, x, float(xp.linalg.vector_norm(x)), t, side, float(xp.finfo(x.dtype).eps), scale
     )
-    with small_blas(x):
-        core, factors, info = _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level)
+    # No one-thread guard here (unlike the ring fits): HOOI is a few large mode
+    # products, which BLAS threads speed up (Indian Pines, ranks (16, 16, 8), 2 threads:
+    # 0.037 s unguarded against 0.046 s on one thread).
+    core, factors, info = _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level)
     (core,) = cast_cores(xp, [core], out_dtype, scale)
     factors = cast_cores(xp, factors, out_dtype)
     result = STTuTensor(core, factors, t, side)
