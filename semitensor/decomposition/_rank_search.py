@@ -10,7 +10,7 @@ import array_api_compat
 from ..exceptions import ConvergenceWarning
 from ._prepare import frobenius_norm
 
-__all__ = ["tt_svd_ranks", "grow_until_eps", "unfolding_caps"]
+__all__ = ["tt_svd_ranks", "grow_until_eps", "unfolding_caps", "check_bonds_useful"]
 
 # Relative growth of the bonds per refit of the eps rank search.
 _GROWTH = 0.2
@@ -98,3 +98,22 @@ def unfolding_caps(shape, t, ring=False):
     if ring:
         caps = [max(caps)] * n
     return caps
+
+
+def check_bonds_useful(bonds, shape, t, ring=False):
+    """Refuse bonds above `unfolding_caps`, before any work.
+
+    Larger bonds cannot lower the error, and their Gram matrices grow as the fourth
+    power of the bond (``ranks=2000`` on a 192-entry tensor asked for 7.3 TiB).
+    """
+    if bonds is None:
+        return
+    caps = unfolding_caps(shape, t, ring=ring)
+    for k, (r, cap) in enumerate(zip(bonds, caps)):
+        if r > cap:
+            rule = "the largest train bound" if ring else "the unfolding's rank bound"
+            raise ValueError(
+                f"ranks[{k}] = {r} exceeds {cap}, the largest useful bond there for a tensor "
+                f"of shape {tuple(shape)} (t = {t} times {rule}); larger bonds cannot lower "
+                "the error"
+            )

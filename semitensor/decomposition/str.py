@@ -23,7 +23,7 @@ from ._prepare import (
     like_tensor,
     prepare_tensor,
 )
-from ._rank_search import grow_until_eps, unfolding_caps
+from ._rank_search import check_bonds_useful, grow_until_eps, unfolding_caps
 from ._ring_fit import fit_tensor_ring
 from ._starts import grow_ring
 from ._stopping import warn_unconverged
@@ -141,6 +141,7 @@ def str_decompose(
         warmup=warmup,
     )
     bonds = check_bond_list(ranks, n, t, settings.eps, f"bond sizes R_0..R_{n - 1}")
+    check_bonds_useful(bonds, tuple(x.shape), t, ring=True)
     shape = tuple(x.shape)
     check_init(init, STRTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 1), side=side)
     if isinstance(init, STRTensor):

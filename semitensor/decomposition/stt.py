@@ -26,7 +26,7 @@ from ._prepare import (
     like_tensor,
     prepare_tensor,
 )
-from ._rank_search import grow_until_eps, tt_svd_ranks, unfolding_caps
+from ._rank_search import check_bonds_useful, grow_until_eps, tt_svd_ranks, unfolding_caps
 from ._ring_fit import fit_tensor_ring
 from ._starts import grow_ring
 from ._stopping import warn_unconverged
@@ -268,6 +268,7 @@ def stt_decompose(
         warmup=warmup,
     )
     bonds = check_bond_list(ranks, n - 1, t_fit, settings.eps, f"bond sizes R_1..R_{n - 1}")
+    check_bonds_useful(bonds, tuple(x.shape), t_fit)
     shape = tuple(x.shape)
     check_init(init, STTTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 2), side=side)
     if isinstance(init, STTTensor):

@@ -94,7 +94,7 @@ def test_read_only_output_exits_2(capsys, tensor_file, factors, tmp_path, monkey
 def test_huge_ranks_exit_2(capsys, tensor_file, tmp_path):
     result = run(capsys, "decompose", tensor_file, "--format", "str", "--ranks", "1000000",
                  "-o", tmp_path / "o.npz", "-q")  # fmt: skip
-    assert_input_error(result, "not enough memory")
+    assert_input_error(result, "exceeds 16, the largest useful bond")
     assert not (tmp_path / "o.npz").exists()
 
 

@@ -99,3 +99,10 @@ def test_error_history_has_one_entry_per_sweep(fit, seed):
     dec = FITS[fit](x, 2, 2, warmup=5, random_state=seed, n_iter_max=12)
     assert len(dec.info.errors) == dec.info.n_iter + 1
     assert dec.info.rel_error <= dec.info.errors[0] * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("fit", ["stt", "str"])
+def test_bonds_no_unfolding_can_use_are_refused_before_any_work(fit):
+    x = np.random.default_rng(2).random((4, 6, 8))  # 192 entries
+    with pytest.raises(ValueError, match=r"ranks\[0\] = 2000 exceeds \d+, the largest useful"):
+        FITS[fit](x, 2000, 2)
