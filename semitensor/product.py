@@ -9,11 +9,14 @@ parenthesisation (the STP is associative), as ``numpy.linalg.multi_dot`` does.
 from __future__ import annotations
 
 import math
+import numbers
+import os
 
 import numpy as np
 
-from ._kernels import generic
-from ._namespace import as_arrays, is_torch
+from ._kernels import dispatch
+from ._kernels.small import small_product
+from ._namespace import as_arrays
 from ._validation import check_side
 
 __all__ = ["stp", "rstp", "stp_shape", "stp_cost"]
@@ -35,10 +38,34 @@ def stp_shape(shape_a, shape_b):
     >>> stp_shape((2, 3), (2, 5))
     (4, 15)
     """
-    m, n = shape_a
-    p, q = shape_b
+    m, n = _check_shape(shape_a, "shape_a")
+    p, q = _check_shape(shape_b, "shape_b")
     t = math.lcm(n, p)
     return (m * (t // n), q * (t // p))
+
+
+def _check_shape(shape, name):
+    """``(rows, cols)`` of a 2-d shape: non-negative ints, the inner size positive."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a 2-d shape (rows, cols); got {shape!r} of type {type(shape).__name__}"
+        ) from None
+    if len(dims) != 2:
+        raise ValueError(f"{name} must be a 2-d shape (rows, cols); got {dims!r}")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"{name} must hold integers; got {dims!r}")
+    if min(dims) < 0:
+        raise ValueError(f"{name} must hold non-negative sizes; got {dims!r}")
+    inner = dims[1] if name == "shape_a" else dims[0]
+    if inner == 0:
+        raise ValueError(
+            f"{name} has inner size 0 in {dims!r}: inner sizes must be positive "
+            "(the STP is defined through the lcm of the inner sizes)"
+        )
+    return int(dims[0]), int(dims[1])
 
 
 def stp_cost(shape_a, shape_b, side="left"):
@@ -48,8 +75,9 @@ def stp_cost(shape_a, shape_b, side="left"):
     blocks); the right STP needs ``2·m·q·t`` (its ``a+b−1`` non-empty blocks have
     inner sizes summing to ``t``). Each output entry adds ``_WRITE_COST``.
     """
-    m, n = shape_a
-    p, q = shape_b
+    m, n = _check_shape(shape_a, "shape_a")
+    p, q = _check_shape(shape_b, "shape_b")
+    side = check_side(side)
     g = math.gcd(n, p)
     a, b = p // g, n // g
     if side == "left":
@@ -64,6 +92,8 @@ def _validate(arrays, side):
     if len(arrays) < 2:
         raise TypeError(f"stp needs at least two operands; got {len(arrays)}")
     names = [f"arrays[{i}]" for i in range(len(arrays))]
+    for name, x in zip(names, arrays):
+        _check_operand(x, name)
     xp, arrays = as_arrays(*arrays, names=names)
     mats = []
     for name, x in zip(names, arrays):
@@ -93,6 +123,42 @@ def _validate(arrays, side):
     return side, xp, mats, tuple(batch)
 
 
+def _check_operand(x, name):
+    """TypeError naming the operand for input numpy would take but the STP cannot."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array; the STP has no rule for masked entries: pass "
+            "x.filled(value) or x.data explicitly"
+        )
+    if isinstance(x, np.ndarray):
+        arr = x
+    elif type(x).__module__.split(".")[0] == "torch":
+        return  # every torch dtype is numeric or Boolean
+    else:
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{name} cannot be read as a numeric array ({exc}); ragged nested "
+                "lists are not matrices"
+            ) from None
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(
+            f"{name} has dtype {arr.dtype} ({_KIND_NAMES.get(arr.dtype.kind, 'non-numeric')}); "
+            "the STP needs Boolean, integer, real or complex entries"
+        )
+
+
+_KIND_NAMES = {
+    "O": "Python objects, e.g. None",
+    "U": "strings",
+    "S": "bytes",
+    "M": "datetimes",
+    "m": "timedeltas",
+    "V": "structured or void",
+}
+
+
 def _settle_dtype(xp, mats):
     """Common dtype; Boolean operands give the Boolean STP (AND for ×, OR for +)."""
     if all(x.dtype == xp.bool for x in mats):
@@ -102,13 +168,8 @@ def _settle_dtype(xp, mats):
 
 
 def _pair(xp, A, B, side, boolean):
-    kernel = generic.stp_left if side == "left" else generic.stp_right
-    if not is_torch(A) and _numba_kernel_applies(A, B, side):
-        from ._kernels import numba_stp
-
-        out = numba_stp.stp_stack(A, B, side)
-    else:
-        out = kernel(xp, A, B)
+    _check_fits(A, B)
+    out = dispatch.stp_pair(xp, A, B, side)
     if boolean:
         # Counts of true terms are exact non-negative integers; casting back to bool
         # after every product keeps them from growing along a chain.
@@ -116,11 +177,36 @@ def _pair(xp, A, B, side, boolean):
     return out
 
 
-def _numba_kernel_applies(A, B, side):
-    """Use the compiled kernel for large stacks of tiny products (see bench_stp.py)."""
-    from ._kernels import numba_policy
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
 
-    return numba_policy.applies(A, B, side)
+
+_MEMORY = _physical_memory()
+
+
+def _check_fits(A, B):
+    """MemoryError before any work when the product is larger than the host's memory.
+
+    Without it, ``stp(rand(1, 9973), rand(9967, 1))``-sized products spent seconds
+    building plans before failing (issue 17); accelerator memory is left to torch.
+    """
+    device = getattr(A, "device", None)
+    if _MEMORY is None or getattr(device, "type", "cpu") != "cpu":
+        return
+    rows, cols = stp_shape(A.shape[-2:], B.shape[-2:])
+    batch = math.prod(np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))
+    itemsize = A.itemsize if isinstance(A, np.ndarray) else A.element_size()
+    nbytes = batch * rows * cols * itemsize
+    if nbytes > _MEMORY:
+        raise MemoryError(
+            f"the STP of shapes {tuple(A.shape)} and {tuple(B.shape)} has shape "
+            f"{tuple(np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))}"
+            f" + {(rows, cols)}: {nbytes / 2**30:.1f} GiB, more than this machine's "
+            f"{_MEMORY / 2**30:.1f} GiB of memory"
+        )
 
 
 def _chain_order(shapes, batches, side):
@@ -237,6 +323,9 @@ def stp(*arrays, side="left"):
     >>> bool(np.array_equal(stp(x, y), np.kron(x, y)[:, None]))
     True
     """
+    out = small_product(arrays, side)
+    if out is not None:
+        return out
     side, xp, mats, _ = _validate(arrays, side)
     dtype, mats = _settle_dtype(xp, mats)
     boolean = dtype == xp.bool

@@ -422,15 +422,17 @@ def test_numba_kernel_equals_generic_route(m, n, p, q, count, seed, side, layout
     assert_close(got, want, dtype)
 
 
-def test_policy_routes_large_stacks_of_tiny_products_to_numba(monkeypatch):
-    from semitensor._kernels import numba_policy
+def test_route_sends_tiny_stacks_and_general_products_to_numba(monkeypatch):
+    from semitensor._kernels import route
 
-    A, B = np.ones((1000, 4, 4)), np.ones((1000, 2, 2))
-    assert numba_policy.applies(A, B, "left")
-    assert not numba_policy.applies(np.ones((4, 4)), np.ones((2, 2)), "left")
-    assert not numba_policy.applies(np.ones((1000, 64, 64)), np.ones((1000, 32, 32)), "left")
+    assert route.choose((1000, 4, 4), (1000, 2, 2), 1000, "left") == "stack"
+    assert route.choose((4, 4), (2, 2), 1, "left") in ("fused", "blas")
+    assert route.choose((200, 20), (15, 300), 1, "left") in ("fused", "blas")
+    assert route.choose((8, 6), (6, 5), 1, "left") == "generic"  # n == p: one GEMM
+    assert route.choose((8, 3), (6, 5), 1, "left") == "generic"  # n | p: one GEMM
+    assert route.choose((8, 6), (3, 5), 1, "right") == "generic"  # p | n: one GEMM
     monkeypatch.setenv("SEMITENSOR_DISABLE_NUMBA", "1")
-    assert not numba_policy.applies(A, B, "left")
+    assert not route.numba_allowed()
 
 
 def test_import_pulls_in_neither_torch_nor_numba():

@@ -25,16 +25,12 @@ Index bookkeeping (derivations, so the reshapes below can be checked):
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 
-__all__ = [
-    "stp_left",
-    "stp_right",
-    "left_blocks_plan",
-    "right_blocks_plan",
-]
+from .plans import left_blocks, left_positions, right_blocks
+
+__all__ = ["stp_left", "stp_right"]
 
 # Per-matrix work (q·p·b multiply-adds) above which, for p | n, a stack of m GEMMs
 # Bᵀ(q×p) @ A_i(p×b) that writes the output in its final layout beats one GEMM on a
@@ -64,54 +60,6 @@ def _bshape(a, b):
     return tuple(np.broadcast_shapes(_batch(a), _batch(b)))
 
 
-@lru_cache(maxsize=256)
-def left_blocks_plan(a, b):
-    """Distinct ``(k', l')`` pairs of the general left STP and where each goes.
-
-    Returns ``(kidx, lidx, d_of_ab)``: ``kidx[d]``, ``lidx[d]`` are the column offset
-    in a ``b``-group of ``A`` and the row offset in an ``a``-group of ``B`` of block
-    ``d``; ``d_of_ab[α, β]`` is the block that lands at output position ``(α, β)``.
-    """
-    s = np.arange(a * b)
-    pairs = np.stack([s // a, s // b], axis=1)
-    change = np.ones(a * b, dtype=bool)
-    change[1:] = np.any(pairs[1:] != pairs[:-1], axis=1)
-    d_of_s = np.cumsum(change) - 1
-    kidx, lidx = pairs[change, 0], pairs[change, 1]
-    d_of_ab = np.empty((a, b), dtype=np.int64)
-    d_of_ab[s % a, s % b] = d_of_s
-    assert kidx.size == a + b - 1
-    return kidx, lidx, d_of_ab
-
-
-@lru_cache(maxsize=256)
-def _left_gather_index(a, b, q):
-    """Flat index into a ``(D, q)`` row of blocks giving an ``(a, q, b)`` output row."""
-    _, _, d_of_ab = left_blocks_plan(a, b)
-    j = np.arange(q)
-    lin = d_of_ab[:, None, :] * q + j[None, :, None]
-    return lin.reshape(-1)
-
-
-@lru_cache(maxsize=256)
-def right_blocks_plan(n, p):
-    """Non-empty blocks ``(α, β, lo, hi)`` of the right STP: overlaps of the partitions."""
-    g = math.gcd(n, p)
-    a, b = p // g, n // g
-    t = g * a * b
-    blocks, alpha, beta, lo = [], 0, 0, 0
-    while lo < t:
-        hi = min((alpha + 1) * n, (beta + 1) * p)
-        blocks.append((alpha, beta, lo, hi))
-        lo = hi
-        if hi == (alpha + 1) * n:
-            alpha += 1
-        if hi == (beta + 1) * p:
-            beta += 1
-    assert len(blocks) == a + b - 1
-    return tuple(blocks)
-
-
 def stp_left(xp, A, B):
     """Left STP ``(A ⊗ I_a)(B ⊗ I_b)`` of ``(..., m, n)`` and ``(..., p, q)`` arrays."""
     m, n = A.shape[-2:]
@@ -137,18 +85,21 @@ def stp_left(xp, A, B):
     if b == 1:  # n | p
         Bw = xp.reshape(B, _batch(B) + (n, a * q))
         return xp.reshape(A @ Bw, batch + (m * a, q))
-    if _few_launches(A) or _lift_b_is_cheaper(g, a, b, stacked=bool(batch)):
+    if (_few_launches(A) and _lift_fits(m, g, b)) or _lift_b_is_cheaper(
+        g, a, b, stacked=bool(batch)
+    ):
         return _left_lift_b(xp, A, B, g, a, b)
-    kidx, lidx, d_of_ab = left_blocks_plan(a, b)
+    kidx, lidx = left_blocks(a, b)
     dev = _device(A)
+    dtype = xp.result_type(A, B)
     A4 = xp.reshape(A, _batch(A) + (m, g, b))
     B4 = xp.reshape(B, _batch(B) + (g, a, q))
+    out = xp.empty(batch + (m, a, q, b), dtype=dtype, device=dev)
     if a * b <= _PLACE_BY_SLICES_MAX:
         # Block by block: one m×q GEMM per distinct block, copied (strided) to each
         # output position (α, β) it occupies. Keeping one block alive at a time avoids
         # an (a+b−1)·m·q temporary, whose fresh pages cost more than the GEMMs.
-        dtype = xp.result_type(A, B)
-        out = xp.empty(batch + (m, a, q, b), dtype=dtype, device=dev)
+        alpha, beta, start = left_positions(a, b)
         # numpy: one reused block buffer (fresh pages per block cost as much as a GEMM).
         buf = np.empty(batch + (m, q), dtype=dtype) if isinstance(A, np.ndarray) else None
         for d, (kk, ll) in enumerate(zip(kidx.tolist(), lidx.tolist())):
@@ -156,21 +107,37 @@ def stp_left(xp, A, B):
                 block = A4[..., :, :, kk] @ B4[..., :, ll, :]
             else:
                 block = np.matmul(A4[..., :, :, kk], B4[..., :, ll, :], out=buf)
-            for alpha, beta in zip(*np.nonzero(d_of_ab == d)):
-                out[..., :, int(alpha), :, int(beta)] = block
+            for s in range(int(start[d]), int(start[d + 1])):
+                out[..., :, int(alpha[s]), :, int(beta[s])] = block
         return xp.reshape(out, batch + (m * a, q * b))
-    # Many positions: all blocks in one batched GEMM, then a single gather (one kernel
-    # launch on GPUs instead of a·b copies).
-    D = kidx.size
+    # Many positions: all blocks in one batched GEMM, then one indexed copy per output
+    # row (α) or column (β) offset, whichever is fewer: min(a, b) launches, O(a+b)
+    # indices, no a·b table (which for 1×9973 ⋉ 9967×1 was a 0.8 GB plan).
     Ak = xp.take(A4, xp.asarray(kidx, device=dev), axis=-1)  # (..., m, g, D)
     Ak = xp.permute_dims(Ak, _perm(Ak.ndim, (-1, -3, -2)))  # (..., D, m, g)
     Bl = xp.take(B4, xp.asarray(lidx, device=dev), axis=-2)  # (..., g, D, q)
     Bl = xp.permute_dims(Bl, _perm(Bl.ndim, (-2, -3, -1)))  # (..., D, g, q)
     C = Ak @ Bl  # (..., D, m, q)
-    Cm = xp.reshape(xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1))), batch + (m, D * q))
-    lin = xp.asarray(_left_gather_index(a, b, q), device=dev)
-    out = xp.take(Cm, lin, axis=-1)  # (..., m, a*q*b)
+    if a <= b:
+        Cl = xp.permute_dims(C, _perm(C.ndim, (-2, -1, -3)))  # (..., m, q, D)
+        kp = np.arange(b)
+        for al in range(a):
+            s = al + a * kp  # output positions (α, s mod b) hold blocks k' + s//b
+            pos, src = (xp.asarray(v, device=dev) for v in (s % b, kp + s // b))
+            out[..., :, al, :, :][..., pos] = xp.take(Cl, src, axis=-1)
+    else:
+        Cm = xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1)))  # (..., m, D, q)
+        lp = np.arange(a)
+        for be in range(b):
+            s = be + b * lp  # output positions (s mod a, β) hold blocks l' + s//a
+            pos, src = (xp.asarray(v, device=dev) for v in (s % a, lp + s // a))
+            out[..., :, :, :, be][..., pos, :] = xp.take(Cm, src, axis=-2)
     return xp.reshape(out, batch + (m * a, q * b))
+
+
+def _lift_fits(m, g, b):
+    """The lift of ``B`` holds ``g·b/m`` times the output's entries: bound it."""
+    return g * b <= 4 * max(m, 1)
 
 
 def _lift_b_is_cheaper(g, a, b, stacked):
@@ -223,7 +190,7 @@ def stp_right(xp, A, B):
     dtype = xp.result_type(A, B)
     out = xp.zeros(batch + (a, m, b, q), dtype=dtype, device=_device(A))
     numpy_out = isinstance(out, np.ndarray)
-    for alpha, beta, lo, hi in right_blocks_plan(n, p):
+    for alpha, beta, lo, hi in right_blocks(n, p):
         x = A[..., :, lo - alpha * n : hi - alpha * n]
         y = B[..., lo - beta * p : hi - beta * p, :]
         if numpy_out:  # straight into the output: no fresh temporary per block

@@ -1,0 +1,274 @@
+"""numba kernels that write every STP output row once, contiguously (numpy only).
+
+The general left STP has ``a+b−1`` distinct ``m×q`` blocks spread over ``a·b`` output
+positions (SPEC §1). Placing them with strided numpy copies streams the whole output
+``b`` times and sat 3-34× above the cost of filling the output (issue 16); here each
+output row band is finished while it is in cache. With ``s = α + a·k'`` (``0 <= k' <
+b``) the block at output position ``(α, β = s mod b)`` is ``d = k' + s // b`` (a new
+block starts exactly where ``a`` or ``b`` divides ``s``), so no ``a×b`` table is built.
+
+Two ways to get the blocks: ``left_fused`` computes them in the kernel (fast where each
+output entry needs a few multiply-adds), ``left_blas`` lets BLAS compute them a row
+tile at a time and the kernel places them (fast where ``g`` is large). ``right_fused``
+writes each right-STP output row segment as a short sum over the overlap of the two
+partitions (or zeros). Every kernel has a serial body over a task range and a parallel
+driver, so that products too small to pay for waking threads stay on one thread.
+Imported only when `policy` picks a kernel: ``import semitensor`` never imports numba.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .plans import left_blocks
+
+__all__ = ["left_fused", "left_blas", "right_fused"]
+
+_U = np.uint64
+_1, _2, _3 = _U(1), _U(2), _U(3)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _interleave(Ci, c0, w, src, b, orow, o0):  # pragma: no cover - compiled
+    # orow[o0 + j·b + β] = Ci[src[β], c0 + j]: a b×w → w×b transpose, four rows and
+    # four columns at a time (the 4×4 register blocks vectorise; one element per
+    # iteration ran 1.3-1.9× slower, /tmp bench of 2026-12-02).
+    b4 = b - b % 4
+    w4 = w - w % 4
+    src_row = Ci[0, c0:]  # typed for the empty-loop case
+    for be in range(0, b4, 4):
+        r0 = Ci[src[be], c0 : c0 + w]
+        r1 = Ci[src[be + 1], c0 : c0 + w]
+        r2 = Ci[src[be + 2], c0 : c0 + w]
+        r3 = Ci[src[be + 3], c0 : c0 + w]
+        for j in range(0, w4, 4):
+            # unsigned indices: numba skips its negative-index fix-up, which blocked
+            # vectorisation of these loops
+            o = _U(o0 + j * b + be)
+            x00, x01, x02, x03 = r0[j], r0[j + 1], r0[j + 2], r0[j + 3]
+            x10, x11, x12, x13 = r1[j], r1[j + 1], r1[j + 2], r1[j + 3]
+            x20, x21, x22, x23 = r2[j], r2[j + 1], r2[j + 2], r2[j + 3]
+            x30, x31, x32, x33 = r3[j], r3[j + 1], r3[j + 2], r3[j + 3]
+            orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = x00, x10, x20, x30
+            o += _U(b)
+            orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = x01, x11, x21, x31
+            o += _U(b)
+            orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = x02, x12, x22, x32
+            o += _U(b)
+            orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = x03, x13, x23, x33
+        for j in range(w4, w):
+            o = _U(o0 + j * b + be)
+            orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = r0[j], r1[j], r2[j], r3[j]
+    for be in range(b4, b):
+        src_row = Ci[src[be], c0 : c0 + w]
+        for j in range(w):
+            orow[_U(o0 + j * b + be)] = src_row[j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _sources(a, b, al, src):  # pragma: no cover - compiled
+    # Output position (α, β) with s = α + a·k' holds block d = k' + s // b.
+    for kp in range(b):
+        s = al + a * kp
+        src[s % b] = kp + s // b
+
+
+@numba.njit(cache=True, nogil=True)
+def _left_fused_tasks(A, B, a, b, g, kk, ll, out, jt, t0, t1, C):  # pragma: no cover
+    m = A.shape[1]
+    q = B.shape[2]
+    n_jt = (q + jt - 1) // jt
+    step_a = 1 if A.shape[0] > 1 else 0
+    step_b = 1 if B.shape[0] > 1 else 0
+    src = np.empty(b, dtype=np.int64)
+    for task in range(t0, t1):
+        r = task // (m * n_jt)
+        i = (task // n_jt) % m
+        j0 = (task % n_jt) * jt
+        w = min(q, j0 + jt) - j0
+        ra = r * step_a
+        rb = r * step_b
+        for d in range(kk.shape[0]):
+            # row slices, indexed from 0: the offset index ``j0 + j`` kept numba's
+            # negative-index fix-up in the loop and ran 5× slower
+            cd = C[d, :w]
+            k = kk[d]
+            lr = ll[d]
+            av = A[ra, i, k]
+            br = B[rb, lr, j0 : j0 + w]
+            for j in range(w):
+                cd[j] = av * br[j]
+            for c in range(1, g):
+                av = A[ra, i, c * b + k]
+                br = B[rb, c * a + lr, j0 : j0 + w]
+                for j in range(w):
+                    cd[j] += av * br[j]
+        for al in range(a):
+            _sources(a, b, al, src)
+            _interleave(C, 0, w, src, b, out[r, i * a + al], j0 * b)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _left_fused_par(A, B, a, b, g, kk, ll, out, jt, n_tasks, n_chunks):  # pragma: no cover
+    for c in numba.prange(n_chunks):
+        C = np.empty((kk.shape[0], jt), dtype=out.dtype)
+        t0 = c * n_tasks // n_chunks
+        t1 = (c + 1) * n_tasks // n_chunks
+        _left_fused_tasks(A, B, a, b, g, kk, ll, out, jt, t0, t1, C)
+
+
+@numba.njit(cache=True, nogil=True)
+def _place_tasks(C, a, b, out, r0, i0, jt, t0, t1):  # pragma: no cover
+    # C: (rt, it, D, q) blocks of stack entries r0.. and rows i0..
+    it = C.shape[1]
+    q = C.shape[3]
+    src = np.empty(b, dtype=np.int64)
+    for task in range(t0, t1):
+        r = task // it
+        i = task % it
+        for j0 in range(0, q, jt):
+            w = min(q, j0 + jt) - j0
+            for al in range(a):
+                _sources(a, b, al, src)
+                _interleave(C[r, i], j0, w, src, b, out[r0 + r, (i0 + i) * a + al], j0 * b)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _place_par(C, a, b, out, r0, i0, jt, n_tasks, n_chunks):  # pragma: no cover
+    for c in numba.prange(n_chunks):
+        _place_tasks(
+            C, a, b, out, r0, i0, jt, c * n_tasks // n_chunks, (c + 1) * n_tasks // n_chunks
+        )
+
+
+@numba.njit(cache=True, nogil=True)
+def _right_tasks(A, B, a, b, out, t0, t1):  # pragma: no cover
+    m, n = A.shape[1], A.shape[2]
+    p, q = B.shape[1], B.shape[2]
+    step_a = 1 if A.shape[0] > 1 else 0
+    step_b = 1 if B.shape[0] > 1 else 0
+    for task in range(t0, t1):
+        r = task // (a * m)
+        al = (task // m) % a
+        i = task % m
+        ra = r * step_a
+        rb = r * step_b
+        row = al * m + i
+        first = (al * n) // p
+        last = ((al + 1) * n - 1) // p
+        for be in range(b):
+            base = be * q
+            if be < first or be > last:
+                out[r, row, base : base + q] = 0
+                continue
+            lo = max(al * n, be * p)
+            hi = min((al + 1) * n, (be + 1) * p)
+            seg = out[r, row, base : base + q]
+            av = A[ra, i, lo - al * n]
+            br = B[rb, lo - be * p]
+            for j in range(q):
+                seg[j] = av * br[j]
+            for s in range(lo + 1, hi):
+                av = A[ra, i, s - al * n]
+                br = B[rb, s - be * p]
+                for j in range(q):
+                    seg[j] += av * br[j]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _right_par(A, B, a, b, out, n_tasks, n_chunks):  # pragma: no cover
+    for c in numba.prange(n_chunks):
+        _right_tasks(A, B, a, b, out, c * n_tasks // n_chunks, (c + 1) * n_tasks // n_chunks)
+
+
+def _chunks(n_tasks, parallel):
+    """Chunks of tasks per call: a few per thread balances uneven rows."""
+    if not parallel:
+        return 1
+    return max(1, min(n_tasks, 4 * numba.get_num_threads()))
+
+
+def _sizes(A, B):
+    m, n = A.shape[-2:]
+    p, q = B.shape[-2:]
+    g = math.gcd(n, p)
+    return m, n, p, q, g, p // g, n // g
+
+
+def left_fused(A3, B3, out3, parallel):
+    """Left STP of ``(NA, m, n)`` and ``(NB, p, q)`` stacks (NA, NB equal or 1) into ``out3``.
+
+    Blocks computed in the kernel, ``jt`` columns at a time, so that the ``D×jt`` block
+    buffer and the output rows it fills stay in the L1 cache.
+    """
+    m, n, p, q, g, a, b = _sizes(A3, B3)
+    kk, ll = left_blocks(a, b)
+    jt = max(4, min(q, 16384 // b, 8192 // kk.size))
+    n_tasks = out3.shape[0] * m * (-(-q // jt))
+    if parallel:
+        _left_fused_par(A3, B3, a, b, g, kk, ll, out3, jt, n_tasks, _chunks(n_tasks, True))
+    else:
+        C = np.empty((kk.size, jt), dtype=out3.dtype)
+        _left_fused_tasks(A3, B3, a, b, g, kk, ll, out3, jt, 0, n_tasks, C)
+    return out3
+
+
+def left_blas(A3, B3, out3, parallel, tile_bytes=1 << 20):
+    """Left STP with the ``a+b−1`` blocks from BLAS, one cache-sized tile at a time.
+
+    A tile is a range of stack entries (stacks) or of rows (single matrices) whose
+    blocks fit in ``tile_bytes``; the kernel places them before the next tile is
+    computed, so the blocks never travel to memory and back.
+    """
+    m, n, p, q, g, a, b = _sizes(A3, B3)
+    kk, ll = left_blocks(a, b)
+    D = kk.size
+    count = out3.shape[0]
+    A5 = A3.reshape(A3.shape[0], m, g, b)
+    if a > 1:
+        Bl = B3.reshape(B3.shape[0], g, a, q)[:, :, ll, :].transpose(0, 2, 1, 3)
+    per_row = D * q * out3.itemsize
+    if count > 1:
+        rt, it = max(1, min(count, tile_bytes // max(1, per_row * m))), m
+    else:
+        rt, it = 1, max(1, min(m, tile_bytes // max(1, per_row)))
+    buf = np.empty((rt, it, D, q), dtype=out3.dtype)
+    jt = max(4, min(q, 16384 // b))
+    for r0 in range(0, count, rt):
+        r1 = min(count, r0 + rt)
+        As = A5[r0:r1] if A3.shape[0] > 1 else A5
+        if a > 1:
+            Bs = Bl[r0:r1] if B3.shape[0] > 1 else Bl
+        for i0 in range(0, m, it):
+            i1 = min(m, i0 + it)
+            C = buf[: r1 - r0, : i1 - i0]
+            if a == 1:  # p | n: every block multiplies B, so one GEMM of it·b rows
+                At = np.ascontiguousarray(As[:, i0:i1].transpose(0, 1, 3, 2))
+                np.matmul(
+                    At.reshape(r1 - r0, -1, g),
+                    B3[r0:r1] if B3.shape[0] > 1 else B3,
+                    out=C.reshape(r1 - r0, -1, q),
+                )
+            else:
+                Ak = np.ascontiguousarray(As[:, i0:i1][..., kk].transpose(0, 3, 1, 2))
+                np.matmul(Ak, Bs, out=C.transpose(0, 2, 1, 3))  # (rt, D, it, g) @ (·, D, g, q)
+            n_tasks = (r1 - r0) * (i1 - i0)
+            if parallel:
+                _place_par(C, a, b, out3, r0, i0, jt, n_tasks, _chunks(n_tasks, True))
+            else:
+                _place_tasks(C, a, b, out3, r0, i0, jt, 0, n_tasks)
+    return out3
+
+
+def right_fused(A3, B3, out3, parallel):
+    """Right STP of ``(NA, m, n)`` and ``(NB, p, q)`` stacks into ``out3``, row by row."""
+    m, n, p, q, g, a, b = _sizes(A3, B3)
+    n_tasks = out3.shape[0] * a * m
+    if parallel:
+        _right_par(A3, B3, a, b, out3, n_tasks, _chunks(n_tasks, True))
+    else:
+        _right_tasks(A3, B3, a, b, out3, 0, n_tasks)
+    return out3

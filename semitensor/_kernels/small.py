@@ -1,0 +1,71 @@
+"""The STP of small plain numpy operands without the general path's overhead.
+
+Logic computations multiply a structure matrix by a few unit vectors thousands of
+times (``M ⋉ p ⋉ q`` with ``M`` 2×4); the general path spends about 20-30 µs per call
+on namespace lookup, validation, dtype settling and broadcasting, against 1-3 µs for
+the GEMM itself (bench_stp.py --tiny). Here exact ``numpy.ndarray`` operands (not
+subclasses), 1-d or 2-d, of one numeric dtype, whose inner sizes divide one another,
+are multiplied at once; anything else returns ``None`` and takes the general path,
+which also raises the errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["small_product"]
+
+# Largest intermediate or final product (entries) taken here; larger ones go through
+# the kernel choice of the general path.
+SMALL_ENTRIES = 1 << 16
+_KINDS = frozenset("fciu")
+
+
+def small_product(arrays, side):
+    """``stp(*arrays, side=side)`` for small divisible numpy operands, else ``None``."""
+    if len(arrays) < 2 or (side != "left" and side != "right"):
+        return None
+    first = arrays[0]
+    if type(first) is not np.ndarray:
+        return None
+    dtype = first.dtype
+    if dtype.kind not in _KINDS:
+        return None
+    acc = None
+    for x in arrays:
+        if type(x) is not np.ndarray or x.dtype != dtype:
+            return None
+        if x.ndim == 2:
+            mat = x
+        elif x.ndim == 1:
+            mat = x.reshape(x.shape[0], 1)
+        else:
+            return None
+        acc = mat if acc is None else _pair(acc, mat, side)
+        if acc is None:
+            return None
+    return acc
+
+
+def _pair(A, B, side):
+    m, n = A.shape
+    p, q = B.shape
+    if n == p:
+        return A @ B if m * q <= SMALL_ENTRIES else None
+    if n == 0 or p == 0:
+        return None
+    if n % p == 0:  # p | n
+        b = n // p
+        if m * q * b > SMALL_ENTRIES:
+            return None
+        if side == "left":  # out[i, j·b+γ] = Σ_k A[i, k·b+γ] B[k, j]
+            return np.matmul(B.T, A.reshape(m, p, b)).reshape(m, q * b)
+        return (A.reshape(m * b, p) @ B).reshape(m, b * q)
+    if p % n == 0:  # n | p
+        a = p // n
+        if m * a * q > SMALL_ENTRIES:
+            return None
+        if side == "left":  # out[i·a+α, j] = Σ_k A[i, k] B[k·a+α, j]
+            return (A @ B.reshape(n, a * q)).reshape(m * a, q)
+        return np.matmul(A, B.reshape(a, n, q)).reshape(a * m, q)
+    return None
