@@ -69,11 +69,25 @@ def _interleave(Ci, c0, w, src, b, orow, o0):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _sources(a, b, al, src):  # pragma: no cover - compiled
-    # Output position (α, β) with s = α + a·k' holds block d = k' + s // b.
+def _sources(a, b, src):  # pragma: no cover - compiled
+    # Output position (0, β) with s = a·k' holds block d = k' + s // b.
     for kp in range(b):
-        s = al + a * kp
+        s = a * kp
         src[s % b] = kp + s // b
+
+
+@numba.njit(cache=True, nogil=True)
+def _next_sources(src, tmp):  # pragma: no cover - compiled
+    # From α to α+1 every s grows by one: β moves right by one, and the entry that
+    # wraps past b−1 starts its next block. No divisions (two per entry cost more
+    # than writing a short output row).
+    b = src.shape[0]
+    last = src[b - 1] + 1
+    for be in range(b - 1):
+        tmp[be + 1] = src[be]
+    tmp[0] = last
+    for be in range(b):
+        src[be] = tmp[be]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -84,6 +98,7 @@ def _left_fused_tasks(A, B, a, b, g, kk, ll, out, jt, t0, t1, C):  # pragma: no 
     step_a = 1 if A.shape[0] > 1 else 0
     step_b = 1 if B.shape[0] > 1 else 0
     src = np.empty(b, dtype=np.int64)
+    tmp = np.empty(b, dtype=np.int64)
     for task in range(t0, t1):
         r = task // (m * n_jt)
         i = (task // n_jt) % m
@@ -106,8 +121,10 @@ def _left_fused_tasks(A, B, a, b, g, kk, ll, out, jt, t0, t1, C):  # pragma: no 
                 br = B[rb, c * a + lr, j0 : j0 + w]
                 for j in range(w):
                     cd[j] += av * br[j]
+        _sources(a, b, src)
         for al in range(a):
-            _sources(a, b, al, src)
+            if al > 0:
+                _next_sources(src, tmp)
             _interleave(C, 0, w, src, b, out[r, i * a + al], j0 * b)
 
 
@@ -126,13 +143,16 @@ def _place_tasks(C, a, b, out, r0, i0, jt, t0, t1):  # pragma: no cover
     it = C.shape[1]
     q = C.shape[3]
     src = np.empty(b, dtype=np.int64)
+    tmp = np.empty(b, dtype=np.int64)
     for task in range(t0, t1):
         r = task // it
         i = task % it
         for j0 in range(0, q, jt):
             w = min(q, j0 + jt) - j0
+            _sources(a, b, src)
             for al in range(a):
-                _sources(a, b, al, src)
+                if al > 0:
+                    _next_sources(src, tmp)
                 _interleave(C[r, i], j0, w, src, b, out[r0 + r, (i0 + i) * a + al], j0 * b)
 
 
@@ -157,22 +177,23 @@ def _right_tasks(A, B, a, b, out, t0, t1):  # pragma: no cover
         ra = r * step_a
         rb = r * step_b
         row = al * m + i
+        orow = out[r, row]
         first = (al * n) // p
         last = ((al + 1) * n - 1) // p
-        for be in range(b):
-            base = be * q
-            if be < first or be > last:
-                out[r, row, base : base + q] = 0
-                continue
+        # zero only outside the non-empty segments [first, last] (one memset each side)
+        orow[: first * q] = 0
+        orow[(last + 1) * q :] = 0
+        arow = A[ra, i]
+        for be in range(first, last + 1):
+            seg = orow[be * q : (be + 1) * q]
             lo = max(al * n, be * p)
             hi = min((al + 1) * n, (be + 1) * p)
-            seg = out[r, row, base : base + q]
-            av = A[ra, i, lo - al * n]
+            av = arow[lo - al * n]
             br = B[rb, lo - be * p]
             for j in range(q):
                 seg[j] = av * br[j]
             for s in range(lo + 1, hi):
-                av = A[ra, i, s - al * n]
+                av = arow[s - al * n]
                 br = B[rb, s - be * p]
                 for j in range(q):
                     seg[j] += av * br[j]

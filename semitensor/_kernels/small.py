@@ -15,8 +15,8 @@ import numpy as np
 
 __all__ = ["small_product"]
 
-# Largest intermediate or final product (entries) taken here; larger ones go through
-# the kernel choice of the general path.
+# Largest product (entries) taken here where the general path chooses among kernels;
+# products that are one GEMM on reshaped views there are one GEMM here at any size.
 SMALL_ENTRIES = 1 << 16
 _KINDS = frozenset("fciu")
 
@@ -51,21 +51,22 @@ def _pair(A, B, side):
     m, n = A.shape
     p, q = B.shape
     if n == p:
-        return A @ B if m * q <= SMALL_ENTRIES else None
+        return A @ B
     if n == 0 or p == 0:
         return None
     if n % p == 0:  # p | n
         b = n // p
+        if side == "right":  # one GEMM on a view, as on the general path, at any size
+            return (A.reshape(m * b, p) @ B).reshape(m, b * q)
         if m * q * b > SMALL_ENTRIES:
             return None
-        if side == "left":  # out[i, j·b+γ] = Σ_k A[i, k·b+γ] B[k, j]
-            return np.matmul(B.T, A.reshape(m, p, b)).reshape(m, q * b)
-        return (A.reshape(m * b, p) @ B).reshape(m, b * q)
+        # out[i, j·b+γ] = Σ_k A[i, k·b+γ] B[k, j]
+        return np.matmul(B.T, A.reshape(m, p, b)).reshape(m, q * b)
     if p % n == 0:  # n | p
         a = p // n
+        if side == "left":  # out[i·a+α, j] = Σ_k A[i, k] B[k·a+α, j]: one GEMM, any size
+            return (A @ B.reshape(n, a * q)).reshape(m * a, q)
         if m * a * q > SMALL_ENTRIES:
             return None
-        if side == "left":  # out[i·a+α, j] = Σ_k A[i, k] B[k·a+α, j]
-            return (A @ B.reshape(n, a * q)).reshape(m * a, q)
         return np.matmul(A, B.reshape(a, n, q)).reshape(a * m, q)
     return None
