@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 
 import numpy as np
 
-from ._kernels import dispatch
+from ._kernels import dispatch, guards
 from ._kernels.small import small_product
 from ._namespace import as_arrays
 from ._validation import check_side
@@ -29,6 +28,24 @@ _WRITE_COST = 4.0
 
 def stp_shape(shape_a, shape_b):
     """Shape of ``A ⋉ B`` (and ``A ⋊ B``) for 2-d shapes ``(m, n)`` and ``(p, q)``.
+
+    Parameters
+    ----------
+    shape_a, shape_b : pair of int
+        ``(m, n)`` and ``(p, q)``: non-negative sizes, the inner sizes ``n`` and ``p``
+        positive.
+
+    Returns
+    -------
+    tuple of int
+        ``(m·t/n, q·t/p)`` with ``t = lcm(n, p)``.
+
+    Raises
+    ------
+    TypeError
+        A shape that is not a sequence of integers.
+    ValueError
+        A shape of length other than 2, a negative size, or an inner size of 0.
 
     Examples
     --------
@@ -74,6 +91,28 @@ def stp_cost(shape_a, shape_b, side="left"):
     The left STP needs ``2·m·q·g·(a+b−1)`` flops (SPEC §1: only ``a+b−1`` distinct
     blocks); the right STP needs ``2·m·q·t`` (its ``a+b−1`` non-empty blocks have
     inner sizes summing to ``t``). Each output entry adds ``_WRITE_COST``.
+
+    Parameters
+    ----------
+    shape_a, shape_b : pair of int
+        As in `stp_shape`.
+    side : {"left", "right"}, default "left"
+
+    Returns
+    -------
+    float
+        Flops plus ``_WRITE_COST`` per output entry.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As `stp_shape`; ``ValueError`` for a ``side`` other than "left" or "right".
+
+    Examples
+    --------
+    >>> from semitensor import stp_cost
+    >>> stp_cost((3, 4), (2, 2)) == 2 * 3 * 2 * 4 + 4.0 * 3 * 4
+    True
     """
     m, n = _check_shape(shape_a, "shape_a")
     p, q = _check_shape(shape_b, "shape_b")
@@ -93,7 +132,7 @@ def _validate(arrays, side):
         raise TypeError(f"stp needs at least two operands; got {len(arrays)}")
     names = [f"arrays[{i}]" for i in range(len(arrays))]
     for name, x in zip(names, arrays):
-        _check_operand(x, name)
+        guards.check_operand(x, name)
     xp, arrays = as_arrays(*arrays, names=names)
     mats = []
     for name, x in zip(names, arrays):
@@ -123,42 +162,6 @@ def _validate(arrays, side):
     return side, xp, mats, tuple(batch)
 
 
-def _check_operand(x, name):
-    """TypeError naming the operand for input numpy would take but the STP cannot."""
-    if isinstance(x, np.ma.MaskedArray):
-        raise TypeError(
-            f"{name} is a masked array; the STP has no rule for masked entries: pass "
-            "x.filled(value) or x.data explicitly"
-        )
-    if isinstance(x, np.ndarray):
-        arr = x
-    elif type(x).__module__.split(".")[0] == "torch":
-        return  # every torch dtype is numeric or Boolean
-    else:
-        try:
-            arr = np.asarray(x)
-        except (ValueError, TypeError) as exc:
-            raise TypeError(
-                f"{name} cannot be read as a numeric array ({exc}); ragged nested "
-                "lists are not matrices"
-            ) from None
-    if arr.dtype.kind not in "biufc":
-        raise TypeError(
-            f"{name} has dtype {arr.dtype} ({_KIND_NAMES.get(arr.dtype.kind, 'non-numeric')}); "
-            "the STP needs Boolean, integer, real or complex entries"
-        )
-
-
-_KIND_NAMES = {
-    "O": "Python objects, e.g. None",
-    "U": "strings",
-    "S": "bytes",
-    "M": "datetimes",
-    "m": "timedeltas",
-    "V": "structured or void",
-}
-
-
 def _settle_dtype(xp, mats):
     """Common dtype; Boolean operands give the Boolean STP (AND for ×, OR for +)."""
     if all(x.dtype == xp.bool for x in mats):
@@ -168,45 +171,13 @@ def _settle_dtype(xp, mats):
 
 
 def _pair(xp, A, B, side, boolean):
-    _check_fits(A, B)
+    guards.check_fits(A, B, stp_shape)
     out = dispatch.stp_pair(xp, A, B, side)
     if boolean:
         # Counts of true terms are exact non-negative integers; casting back to bool
         # after every product keeps them from growing along a chain.
         out = xp.astype(out > 0, xp.float32)
     return out
-
-
-def _physical_memory():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system
-        return None
-
-
-_MEMORY = _physical_memory()
-
-
-def _check_fits(A, B):
-    """MemoryError before any work when the product is larger than the host's memory.
-
-    Without it, ``stp(rand(1, 9973), rand(9967, 1))``-sized products spent seconds
-    building plans before failing (issue 17); accelerator memory is left to torch.
-    """
-    device = getattr(A, "device", None)
-    if _MEMORY is None or getattr(device, "type", "cpu") != "cpu":
-        return
-    rows, cols = stp_shape(A.shape[-2:], B.shape[-2:])
-    batch = math.prod(np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))
-    itemsize = A.itemsize if isinstance(A, np.ndarray) else A.element_size()
-    nbytes = batch * rows * cols * itemsize
-    if nbytes > _MEMORY:
-        raise MemoryError(
-            f"the STP of shapes {tuple(A.shape)} and {tuple(B.shape)} has shape "
-            f"{tuple(np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))}"
-            f" + {(rows, cols)}: {nbytes / 2**30:.1f} GiB, more than this machine's "
-            f"{_MEMORY / 2**30:.1f} GiB of memory"
-        )
 
 
 def _chain_order(shapes, batches, side):
@@ -280,10 +251,16 @@ def stp(*arrays, side="left"):
     Raises
     ------
     TypeError
-        Fewer than two operands, or numpy and torch arrays mixed.
+        Fewer than two operands, numpy and torch arrays mixed, a masked array (pass
+        ``x.filled(value)`` or ``x.data``), or an operand that is not a Boolean,
+        integer, real or complex array (ragged lists, strings, datetimes, structured
+        dtypes, Python objects such as ``None``); the message names the operand.
     ValueError
         A 0-d operand, an inner size of 0, batch dimensions that do not broadcast,
         or an invalid ``side``.
+    MemoryError
+        A product larger than the host's memory, raised before any work with the
+        shapes and the size in bytes.
 
     See Also
     --------
@@ -295,9 +272,14 @@ def stp(*arrays, side="left"):
     the right STP ``2·m·q·t``, against ``2·m·q·t·a·b`` for the Kronecker definition.
     No ``X ⊗ I_k`` is formed: divisible shapes are one GEMM on reshaped views; the
     general left case computes the ``a+b−1`` distinct ``m×q`` blocks once and
-    gathers them into place; the general right case multiplies the ``a+b−1``
-    non-empty slice pairs. For three or more operands the parenthesisation minimising
-    flops plus output writes is chosen by dynamic programming.
+    places them; the general right case multiplies the ``a+b−1`` non-empty slice
+    pairs. On numpy (and torch CPU tensors that need no gradient) compiled kernels
+    write each output row once where a cost model says they win
+    (docs/benchmarks.md); working memory stays near the output's size. Small 1-d/2-d
+    numpy operands of one dtype whose inner sizes divide skip the general path's
+    validation overhead (a few µs per call). For three or more operands the
+    parenthesisation minimising flops plus output writes is chosen by dynamic
+    programming.
 
     References
     ----------
