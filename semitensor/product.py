@@ -171,7 +171,7 @@ def _settle_dtype(xp, mats):
 
 
 def _pair(xp, A, B, side, boolean):
-    guards.check_fits(A, B, stp_shape)
+    guards.check_fits(A, B)
     out = dispatch.stp_pair(xp, A, B, side)
     if boolean:
         # Counts of true terms are exact non-negative integers; casting back to bool

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from . import generic, route
+from .plans import batch_shape
 
 __all__ = ["stp_pair"]
 
@@ -23,7 +24,7 @@ def stp_pair(xp, A, B, side):
     host = _host_views(A, B)
     if host is not None and route.numba_allowed():
         An, Bn, back = host
-        count = math.prod(np.broadcast_shapes(An.shape[:-2], Bn.shape[:-2]))
+        count = math.prod(batch_shape(An.shape[:-2], Bn.shape[:-2]))
         kind = route.choose(An.shape, Bn.shape, count, side)
         if kind != "generic":
             out = _compiled(kind, An, Bn, side, count)
@@ -76,7 +77,7 @@ def _compiled(kind, A, B, side, count):
     p, q = B.shape[-2:]
     g = math.gcd(n, p)
     a, b = p // g, n // g
-    batch = np.broadcast_shapes(A.shape[:-2], B.shape[:-2])
+    batch = batch_shape(A.shape[:-2], B.shape[:-2])
     A3 = np.ascontiguousarray(A.reshape((-1, m, n)))
     B3 = np.ascontiguousarray(B.reshape((-1, p, q)))
     if kind == "stack":

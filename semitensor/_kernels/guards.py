@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from .plans import batch_shape, out_shape
+
 __all__ = ["check_operand", "check_fits"]
 
 
@@ -56,7 +58,7 @@ def _physical_memory():
 _MEMORY = _physical_memory()
 
 
-def check_fits(A, B, stp_shape):
+def check_fits(A, B):
     """MemoryError before any work when the product is larger than the host's memory.
 
     Without it, ``stp(rand(1, 9973), rand(9967, 1))``-sized products spent seconds
@@ -65,14 +67,15 @@ def check_fits(A, B, stp_shape):
     device = getattr(A, "device", None)
     if _MEMORY is None or getattr(device, "type", "cpu") != "cpu":
         return
-    rows, cols = stp_shape(A.shape[-2:], B.shape[-2:])
-    batch = math.prod(np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))
+    rows, cols = out_shape(*A.shape[-2:], *B.shape[-2:])
+    lead = batch_shape(A.shape[:-2], B.shape[:-2])
+    batch = math.prod(lead)
     itemsize = A.itemsize if isinstance(A, np.ndarray) else A.element_size()
     nbytes = batch * rows * cols * itemsize
     if nbytes > _MEMORY:
         raise MemoryError(
             f"the STP of shapes {tuple(A.shape)} and {tuple(B.shape)} has shape "
-            f"{tuple(np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))}"
+            f"{lead}"
             f" + {(rows, cols)}: {nbytes / 2**30:.1f} GiB, more than this machine's "
             f"{_MEMORY / 2**30:.1f} GiB of memory"
         )

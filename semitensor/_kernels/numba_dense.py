@@ -34,24 +34,21 @@ _1, _2, _3 = _U(1), _U(2), _U(3)
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _interleave(Ci, c0, w, src, b, orow, o0):  # pragma: no cover - compiled
     # orow[o0 + j·b + β] = Ci[src[β], c0 + j]: a b×w → w×b transpose, four rows and
-    # four columns at a time (the 4×4 register blocks vectorise; one element per
-    # iteration ran 1.3-1.9× slower, /tmp bench of 2026-12-02).
+    # four columns at a time: one element per iteration ran 1.3-1.9× slower
+    # (200×20 ⋉ 15×300, 512×96 ⋉ 64×512, 1×322 ⋉ 392×853; one thread, 2026-12-02).
     b4 = b - b % 4
     w4 = w - w % 4
-    src_row = Ci[0, c0:]  # typed for the empty-loop case
     for be in range(0, b4, 4):
-        r0 = Ci[src[be], c0 : c0 + w]
-        r1 = Ci[src[be + 1], c0 : c0 + w]
-        r2 = Ci[src[be + 2], c0 : c0 + w]
-        r3 = Ci[src[be + 3], c0 : c0 + w]
+        # unsigned indices and no slices: numba's negative-index fix-up and per-slice
+        # bookkeeping blocked vectorisation and dominated short rows (q < 8)
+        s0, s1, s2, s3 = _U(src[be]), _U(src[be + 1]), _U(src[be + 2]), _U(src[be + 3])
         for j in range(0, w4, 4):
-            # unsigned indices: numba skips its negative-index fix-up, which blocked
-            # vectorisation of these loops
+            c = _U(c0 + j)
             o = _U(o0 + j * b + be)
-            x00, x01, x02, x03 = r0[j], r0[j + 1], r0[j + 2], r0[j + 3]
-            x10, x11, x12, x13 = r1[j], r1[j + 1], r1[j + 2], r1[j + 3]
-            x20, x21, x22, x23 = r2[j], r2[j + 1], r2[j + 2], r2[j + 3]
-            x30, x31, x32, x33 = r3[j], r3[j + 1], r3[j + 2], r3[j + 3]
+            x00, x01, x02, x03 = Ci[s0, c], Ci[s0, c + _1], Ci[s0, c + _2], Ci[s0, c + _3]
+            x10, x11, x12, x13 = Ci[s1, c], Ci[s1, c + _1], Ci[s1, c + _2], Ci[s1, c + _3]
+            x20, x21, x22, x23 = Ci[s2, c], Ci[s2, c + _1], Ci[s2, c + _2], Ci[s2, c + _3]
+            x30, x31, x32, x33 = Ci[s3, c], Ci[s3, c + _1], Ci[s3, c + _2], Ci[s3, c + _3]
             orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = x00, x10, x20, x30
             o += _U(b)
             orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = x01, x11, x21, x31
@@ -60,12 +57,14 @@ def _interleave(Ci, c0, w, src, b, orow, o0):  # pragma: no cover - compiled
             o += _U(b)
             orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = x03, x13, x23, x33
         for j in range(w4, w):
+            c = _U(c0 + j)
             o = _U(o0 + j * b + be)
-            orow[o], orow[o + _1], orow[o + _2], orow[o + _3] = r0[j], r1[j], r2[j], r3[j]
+            orow[o], orow[o + _1] = Ci[s0, c], Ci[s1, c]
+            orow[o + _2], orow[o + _3] = Ci[s2, c], Ci[s3, c]
     for be in range(b4, b):
-        src_row = Ci[src[be], c0 : c0 + w]
+        s0 = _U(src[be])
         for j in range(w):
-            orow[_U(o0 + j * b + be)] = src_row[j]
+            orow[_U(o0 + j * b + be)] = Ci[s0, _U(c0 + j)]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -166,37 +165,40 @@ def _place_par(C, a, b, out, r0, i0, jt, n_tasks, n_chunks):  # pragma: no cover
 
 @numba.njit(cache=True, nogil=True)
 def _right_tasks(A, B, a, b, out, t0, t1):  # pragma: no cover
+    # A task is one (stack entry, α): the segment bounds depend on α only, so the rows
+    # below need no integer division (several per row cost more than a short row).
     m, n = A.shape[1], A.shape[2]
     p, q = B.shape[1], B.shape[2]
     step_a = 1 if A.shape[0] > 1 else 0
     step_b = 1 if B.shape[0] > 1 else 0
     for task in range(t0, t1):
-        r = task // (a * m)
-        al = (task // m) % a
-        i = task % m
-        ra = r * step_a
-        rb = r * step_b
-        row = al * m + i
-        orow = out[r, row]
+        r = task // a
+        al = task % a
+        ur, ura, urb = _U(r), _U(r * step_a), _U(r * step_b)
         first = (al * n) // p
         last = ((al + 1) * n - 1) // p
-        # zero only outside the non-empty segments [first, last] (one memset each side)
-        orow[: first * q] = 0
-        orow[(last + 1) * q :] = 0
-        arow = A[ra, i]
-        for be in range(first, last + 1):
-            seg = orow[be * q : (be + 1) * q]
-            lo = max(al * n, be * p)
-            hi = min((al + 1) * n, (be + 1) * p)
-            av = arow[lo - al * n]
-            br = B[rb, lo - be * p]
-            for j in range(q):
-                seg[j] = av * br[j]
-            for s in range(lo + 1, hi):
-                av = arow[s - al * n]
-                br = B[rb, s - be * p]
+        for i in range(m):
+            # plain indexing with unsigned offsets, no row views: creating views cost
+            # more than the few entries of a short row (q < 8)
+            urow, ui = _U(al * m + i), _U(i)
+            for c in range(first * q):
+                out[ur, urow, _U(c)] = 0
+            for c in range((last + 1) * q, b * q):
+                out[ur, urow, _U(c)] = 0
+            lo = al * n
+            for be in range(first, last + 1):
+                base = _U(be * q)
+                hi = min((al + 1) * n, (be + 1) * p)
+                av = A[ura, ui, _U(lo - al * n)]
+                br = _U(lo - be * p)
                 for j in range(q):
-                    seg[j] += av * br[j]
+                    out[ur, urow, base + _U(j)] = av * B[urb, br, _U(j)]
+                for s in range(lo + 1, hi):
+                    av = A[ura, ui, _U(s - al * n)]
+                    br = _U(s - be * p)
+                    for j in range(q):
+                        out[ur, urow, base + _U(j)] += av * B[urb, br, _U(j)]
+                lo = hi
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -287,7 +289,7 @@ def left_blas(A3, B3, out3, parallel, tile_bytes=1 << 20):
 def right_fused(A3, B3, out3, parallel):
     """Right STP of ``(NA, m, n)`` and ``(NB, p, q)`` stacks into ``out3``, row by row."""
     m, n, p, q, g, a, b = _sizes(A3, B3)
-    n_tasks = out3.shape[0] * a * m
+    n_tasks = out3.shape[0] * a
     if parallel:
         _right_par(A3, B3, a, b, out3, n_tasks, _chunks(n_tasks, True))
     else:

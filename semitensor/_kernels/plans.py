@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["left_blocks", "left_positions", "right_blocks"]
+__all__ = ["left_blocks", "left_positions", "right_blocks", "batch_shape", "out_shape"]
 
 _CACHED_MAX = 1024
 
@@ -80,3 +80,22 @@ def _right_blocks(n, p):
 
 
 _right_blocks_cached = lru_cache(maxsize=256)(_right_blocks)
+
+
+def batch_shape(ba, bb):
+    """Broadcast of two batch shapes, the common cases without numpy's routine.
+
+    ``np.broadcast_shapes`` costs microseconds, and a product needs it several times.
+    """
+    ba, bb = tuple(ba), tuple(bb)
+    if ba == bb or not bb:
+        return ba
+    if not ba:
+        return bb
+    return tuple(np.broadcast_shapes(ba, bb))
+
+
+def out_shape(m, n, p, q):
+    """``(m·a, q·b)``: the shape of the STP of an ``m×n`` and a ``p×q`` matrix."""
+    g = math.gcd(n, p)
+    return m * (p // g), q * (n // g)

@@ -23,11 +23,20 @@ import threading
 import numpy as np
 
 _PLACE_NS = 0.35
-_ROW_WRITE_NS = 0.15
+_ROW_WRITE_NS = 0.3
 _NUMBA_FLOPS = 20e9
 _BLAS_FLOPS = 40e9
 _BLAS_FULL_K = 32
 _CALL_NS = 3000.0
+# Fixed cost of one output row (or right-STP row segment) in the compiled loops.
+_ROW_NS = 30.0
+# A right-STP row in the compiled loop (zeros, segment bounds): 6×246×38 ⋊ 6×44×4
+# took 7.7 ms for 32 472 rows of 76 entries, 1×97 ⋊ 89×1 27 µs for 89 rows of 97.
+_RIGHT_ROW_NS = 100.0
+# Each matrix of a batched GEMM call, beyond the call itself.
+_MATRIX_NS = 50.0
+# p | n (left): up to this g the fused kernel's 2·g flops per entry beat thin GEMMs.
+_PN_FUSED_MAX_G = 8
 # Output entries from which the kernels split the work over threads: below it waking
 # the pool costs more than it saves.
 PARALLEL_MIN_ENTRIES = 1 << 17
@@ -88,20 +97,29 @@ def choose(A_shape, B_shape, count, side):
     m, n, p, q, g, a, b = sizes(A_shape, B_shape)
     if n == p or (side == "left" and b == 1) or (side == "right" and a == 1):
         return "generic"  # one GEMM on reshaped views: nothing to gain
+    if side == "right" and b == 1:
+        return "generic"  # a GEMMs writing contiguous blocks (rows of q: few entries)
     entries = count * m * a * q * b
     if entries == 0:
         return "generic"
     if count >= 64 and m * a * q * b * g <= _STACK_MAX_WORK[_case(side, a, b)]:
         return "stack"
+    rows = count * m * a
     if side == "left":
+        if a == 1 and g > _PN_FUSED_MAX_G:
+            return "generic"  # p | n, long inner sizes: thin GEMMs on views win
         flops = 2.0 * count * m * q * g * (a + b - 1)
-        fused = entries * _PLACE_NS + 1e9 * flops / _numba_rate(q)
-        blas = entries * _PLACE_NS + 1e9 * flops / _blas_rate(g) + _tiles(count, m, q, a, b)
+        base = entries * _PLACE_NS + rows * (-(-q * b // 16384)) * _ROW_NS
+        fused = base + 1e9 * flops / _numba_rate(q)
+        blas = base + 1e9 * flops / _blas_rate(g) + _tiles(count, m, q, a, b)
         return "fused" if fused <= blas else "blas"
     flops = 2.0 * count * m * q * g * a * b
-    fused = entries * _ROW_WRITE_NS + 1e9 * flops / _numba_rate(q)
-    calls = (a + b - 1) if count == 1 else (a + b - 1) * min(count, 8)
-    generic = calls * _CALL_NS + entries * _ROW_WRITE_NS + 1e9 * flops / _blas_rate(g)
+    fused = entries * _ROW_WRITE_NS + rows * _RIGHT_ROW_NS + 1e9 * flops / _numba_rate(q)
+    generic = (
+        (a + b - 1) * (_CALL_NS + count * _MATRIX_NS)
+        + entries * _ROW_WRITE_NS
+        + 1e9 * flops / _BLAS_FLOPS
+    )
     return "fused" if fused <= generic else "generic"
 
 

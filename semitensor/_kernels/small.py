@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .dispatch import stp_pair
+from .guards import check_fits
+from .plans import batch_shape
+
 __all__ = ["small_product"]
 
 # Largest product (entries) taken here where the general path chooses among kernels;
@@ -31,6 +35,8 @@ def small_product(arrays, side):
     dtype = first.dtype
     if dtype.kind not in _KINDS:
         return None
+    if len(arrays) == 2:
+        return _two(arrays[0], arrays[1], dtype, side)
     acc = None
     for x in arrays:
         if type(x) is not np.ndarray or x.dtype != dtype:
@@ -45,6 +51,46 @@ def small_product(arrays, side):
         if acc is None:
             return None
     return acc
+
+
+def _two(A, B, dtype, side):
+    """Two plain numpy operands of one numeric dtype, any size, stacks included.
+
+    Only the checks that can fail for such operands are made (0-d, zero inner sizes
+    and non-broadcasting stacks are left to the general path's messages); the kernel
+    choice is the general path's. Saves 15-25 µs per call, which is the whole cost
+    of filling a 0.5 MB output.
+    """
+    if type(B) is not np.ndarray or B.dtype != dtype or A.ndim == 0 or B.ndim == 0:
+        return None
+    if A.ndim == 1:
+        A = A.reshape(A.shape[0], 1)
+    if B.ndim == 1:
+        B = B.reshape(B.shape[0], 1)
+    if A.shape[-1] == 0 or B.shape[-2] == 0:
+        return None
+    if A.ndim == 2 and B.ndim == 2:
+        out = _pair(A, B, side)
+        if out is not None:
+            return out
+    try:
+        batch_shape(A.shape[:-2], B.shape[:-2])
+    except ValueError:
+        return None
+    check_fits(A, B)
+    return stp_pair(_numpy_namespace(), A, B, side)
+
+
+def _numpy_namespace():
+    global _NP
+    if _NP is None:
+        import array_api_compat
+
+        _NP = array_api_compat.array_namespace(np.empty(0))
+    return _NP
+
+
+_NP = None
 
 
 def _pair(A, B, side):
