@@ -148,4 +148,4 @@ def _blas_rate(k):
 def _tiles(count, m, q, a, b):
     """Call overhead of the BLAS route: one batched GEMM per ~1 MB tile of blocks."""
     block_bytes = 8.0 * count * m * q * (a + b - 1)
-    return (1 + block_bytes / (1 << 20)) * (a + b - 1) * _CALL_NS / 4
+    return (1 + block_bytes / (1 << 20)) * (_CALL_NS + (a + b - 1) * 4 * _MATRIX_NS)
