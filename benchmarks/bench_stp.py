@@ -141,15 +141,16 @@ def measure(be, rng, sa, sb, side, seconds, peak=None):
         "gemm": be.wrap(lambda: G1 @ G2),
         "fill": be.wrap(lambda: be.ones(out_shape)),
     }
-    t_naive_lb = None
+    bound = False
     if peak is not None:
         t_naive_lb = 2.0 * count * m * a * q * b * g * a * b / peak
+        st_once = interleaved({"st": cands["st"]}, 0, min_rounds=1)["st"]
+        bound = t_naive_lb > 20 * st_once
+    if not bound:
+        cands["naive"] = be.wrap(lambda: naive(be.xp, A, B, side))
     res = interleaved(cands, seconds)
-    if t_naive_lb is not None and t_naive_lb > 20 * res["st"]:
-        res["naive"], bound = t_naive_lb, True
-    else:
-        res.update(interleaved({"naive": be.wrap(lambda: naive(be.xp, A, B, side))}, seconds))
-        bound = False
+    if bound:
+        res["naive"] = t_naive_lb
     out_mb = count * math.prod(out_shape[-2:]) * np.dtype(be.dtype).itemsize / 1e6
     return {k: v * 1e3 for k, v in res.items()}, bound, out_mb
 

@@ -67,10 +67,12 @@ def stp_left(xp, A, B):
     m, n = A.shape[-2:]
     p, q = B.shape[-2:]
     if n == p:
-        return A @ B
+        return _mm(A, B)
     g = math.gcd(n, p)
     a, b = p // g, n // g
     batch = _bshape(A, B)
+    if a == 1 and p == 1:  # outer products: out[i, j·b+γ] = A[i, γ] B[0, j]
+        return xp.reshape(B[..., 0, None, :, None] * A[..., :, None, :], batch + (m, q * b))
     if a == 1:  # p | n
         A4 = xp.reshape(A, _batch(A) + (m, p, b))
         # torch expands the broadcast Bᵀ into a full batch for its batched GEMM, which
@@ -86,7 +88,7 @@ def stp_left(xp, A, B):
         return xp.reshape(out, batch + (m, q * b))
     if b == 1:  # n | p
         Bw = xp.reshape(B, _batch(B) + (n, a * q))
-        return xp.reshape(A @ Bw, batch + (m * a, q))
+        return xp.reshape(_mm(A, Bw), batch + (m * a, q))
     if (_few_launches(A) and _lift_fits(m, g, b)) or _lift_b_is_cheaper(
         g, a, b, stacked=bool(batch)
     ):
@@ -169,13 +171,13 @@ def stp_right(xp, A, B):
     m, n = A.shape[-2:]
     p, q = B.shape[-2:]
     if n == p:
-        return A @ B
+        return _mm(A, B)
     g = math.gcd(n, p)
     a, b = p // g, n // g
     batch = _bshape(A, B)
     if a == 1:  # p | n: out[i, β·q+j] = Σ_l A[i, β·p+l] B[l, j], one GEMM on a view
         Aw = xp.reshape(A, _batch(A) + (m * b, p))
-        return xp.reshape(Aw @ B, batch + (m, b * q))
+        return xp.reshape(_mm(Aw, B), batch + (m, b * q))
     if b == 1:  # n | p: out[α·m+i, j] = Σ_k A[i, k] B[α·n+k, j]
         B4 = xp.reshape(B, _batch(B) + (a, n, q))
         if n == 1:  # outer products: elementwise, where GEMMs with K = 1 ran 5× slower
@@ -219,6 +221,17 @@ def _right_lift_a(xp, A, B, a, b):
         lifted[..., alpha, :, alpha, :] = A
     wide = xp.reshape(lifted, _batch(A) + (a * m * b, p))  # (I_a ⊗ A) viewed for p | t
     return xp.reshape(wide @ B, _bshape(A, B) + (a * m, b * q))
+
+
+def _mm(A, B):
+    """``A @ B``; with inner size 1 an outer product, computed elementwise.
+
+    OpenBLAS ran inner-size-1 GEMMs 3-5× slower than a broadcasting multiply
+    (4×3 ⋊ 1×20000, 10923×36 ⋉ 1×1 in bench_stp --sweep).
+    """
+    if A.shape[-1] == 1:
+        return A * B
+    return A @ B
 
 
 def _few_launches(x):

@@ -36,6 +36,14 @@ def _interleave(Ci, c0, w, src, b, orow, o0):  # pragma: no cover - compiled
     # orow[o0 + j·b + β] = Ci[src[β], c0 + j]: a b×w → w×b transpose, four rows and
     # four columns at a time: one element per iteration ran 1.3-1.9× slower
     # (200×20 ⋉ 15×300, 512×96 ⋉ 64×512, 1×322 ⋉ 392×853; one thread, 2026-12-02).
+    if w < 4:
+        # short rows: contiguous stores, loads gathered from the (cached) source
+        for j in range(w):
+            c = _U(c0 + j)
+            o = _U(o0 + j * b)
+            for be in range(b):
+                orow[o + _U(be)] = Ci[_U(src[be]), c]
+        return
     b4 = b - b % 4
     w4 = w - w % 4
     for be in range(0, b4, 4):
@@ -96,6 +104,8 @@ def _left_fused_tasks(A, B, a, b, g, kk, ll, out, jt, t0, t1, C):  # pragma: no 
     n_jt = (q + jt - 1) // jt
     step_a = 1 if A.shape[0] > 1 else 0
     step_b = 1 if B.shape[0] > 1 else 0
+    src0 = np.empty(b, dtype=np.int64)
+    _sources(a, b, src0)  # once: two divisions per entry cost more than a short row
     src = np.empty(b, dtype=np.int64)
     tmp = np.empty(b, dtype=np.int64)
     for task in range(t0, t1):
@@ -122,7 +132,7 @@ def _left_fused_tasks(A, B, a, b, g, kk, ll, out, jt, t0, t1, C):  # pragma: no 
                 row = _U(c * a + lr)
                 for j in range(w):
                     C[ud, _U(j)] += av * B[urb, row, uj0 + _U(j)]
-        _sources(a, b, src)
+        src[:] = src0
         for al in range(a):
             if al > 0:
                 _next_sources(src, tmp)
@@ -143,6 +153,8 @@ def _place_tasks(C, a, b, out, r0, i0, jt, t0, t1):  # pragma: no cover
     # C: (rt, it, D, q) blocks of stack entries r0.. and rows i0..
     it = C.shape[1]
     q = C.shape[3]
+    src0 = np.empty(b, dtype=np.int64)
+    _sources(a, b, src0)
     src = np.empty(b, dtype=np.int64)
     tmp = np.empty(b, dtype=np.int64)
     for task in range(t0, t1):
@@ -150,7 +162,7 @@ def _place_tasks(C, a, b, out, r0, i0, jt, t0, t1):  # pragma: no cover
         i = task % it
         for j0 in range(0, q, jt):
             w = min(q, j0 + jt) - j0
-            _sources(a, b, src)
+            src[:] = src0
             for al in range(a):
                 if al > 0:
                     _next_sources(src, tmp)
