@@ -13,7 +13,7 @@ tile at a time and the kernel places them (fast where ``g`` is large). ``right_f
 writes each right-STP output row segment as a short sum over the overlap of the two
 partitions (or zeros). Every kernel has a serial body over a task range and a parallel
 driver, so that products too small to pay for waking threads stay on one thread.
-Imported only when `policy` picks a kernel: ``import semitensor`` never imports numba.
+Imported only when `route` picks a kernel: ``import semitensor`` never imports numba.
 """
 
 from __future__ import annotations
