@@ -285,7 +285,7 @@ def left_blas(A3, B3, out3, parallel, tile_bytes=1 << 20):
             if a == 1:  # p | n: every block multiplies B, so one GEMM of it·b rows
                 At = np.ascontiguousarray(As[:, i0:i1].transpose(0, 1, 3, 2))
                 np.matmul(
-                    At.reshape(r1 - r0, -1, g),
+                    At.reshape(At.shape[0], -1, g),
                     B3[r0:r1] if B3.shape[0] > 1 else B3,
                     out=C.reshape(r1 - r0, -1, q),
                 )
