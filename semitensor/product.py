@@ -9,11 +9,13 @@ parenthesisation (the STP is associative), as ``numpy.linalg.multi_dot`` does.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
-from ._kernels import generic
-from ._namespace import as_arrays, is_torch
+from ._kernels import dispatch, guards
+from ._kernels.small import small_product
+from ._namespace import as_arrays
 from ._validation import check_side
 
 __all__ = ["stp", "rstp", "stp_shape", "stp_cost"]
@@ -27,6 +29,24 @@ _WRITE_COST = 4.0
 def stp_shape(shape_a, shape_b):
     """Shape of ``A ⋉ B`` (and ``A ⋊ B``) for 2-d shapes ``(m, n)`` and ``(p, q)``.
 
+    Parameters
+    ----------
+    shape_a, shape_b : pair of int
+        ``(m, n)`` and ``(p, q)``: non-negative sizes, the inner sizes ``n`` and ``p``
+        positive.
+
+    Returns
+    -------
+    tuple of int
+        ``(m·t/n, q·t/p)`` with ``t = lcm(n, p)``.
+
+    Raises
+    ------
+    TypeError
+        A shape that is not a sequence of integers.
+    ValueError
+        A shape of length other than 2, a negative size, or an inner size of 0.
+
     Examples
     --------
     >>> from semitensor import stp_shape
@@ -35,10 +55,34 @@ def stp_shape(shape_a, shape_b):
     >>> stp_shape((2, 3), (2, 5))
     (4, 15)
     """
-    m, n = shape_a
-    p, q = shape_b
+    m, n = _check_shape(shape_a, "shape_a")
+    p, q = _check_shape(shape_b, "shape_b")
     t = math.lcm(n, p)
     return (m * (t // n), q * (t // p))
+
+
+def _check_shape(shape, name):
+    """``(rows, cols)`` of a 2-d shape: non-negative ints, the inner size positive."""
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a 2-d shape (rows, cols); got {shape!r} of type {type(shape).__name__}"
+        ) from None
+    if len(dims) != 2:
+        raise ValueError(f"{name} must be a 2-d shape (rows, cols); got {dims!r}")
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"{name} must hold integers; got {dims!r}")
+    if min(dims) < 0:
+        raise ValueError(f"{name} must hold non-negative sizes; got {dims!r}")
+    inner = dims[1] if name == "shape_a" else dims[0]
+    if inner == 0:
+        raise ValueError(
+            f"{name} has inner size 0 in {dims!r}: inner sizes must be positive "
+            "(the STP is defined through the lcm of the inner sizes)"
+        )
+    return int(dims[0]), int(dims[1])
 
 
 def stp_cost(shape_a, shape_b, side="left"):
@@ -47,9 +91,32 @@ def stp_cost(shape_a, shape_b, side="left"):
     The left STP needs ``2·m·q·g·(a+b−1)`` flops (SPEC §1: only ``a+b−1`` distinct
     blocks); the right STP needs ``2·m·q·t`` (its ``a+b−1`` non-empty blocks have
     inner sizes summing to ``t``). Each output entry adds ``_WRITE_COST``.
+
+    Parameters
+    ----------
+    shape_a, shape_b : pair of int
+        As in `stp_shape`.
+    side : {"left", "right"}, default "left"
+
+    Returns
+    -------
+    float
+        Flops plus ``_WRITE_COST`` per output entry.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As `stp_shape`; ``ValueError`` for a ``side`` other than "left" or "right".
+
+    Examples
+    --------
+    >>> from semitensor import stp_cost
+    >>> stp_cost((3, 4), (2, 2)) == 2 * 3 * 2 * 4 + 4.0 * 3 * 4
+    True
     """
-    m, n = shape_a
-    p, q = shape_b
+    m, n = _check_shape(shape_a, "shape_a")
+    p, q = _check_shape(shape_b, "shape_b")
+    side = check_side(side)
     g = math.gcd(n, p)
     a, b = p // g, n // g
     if side == "left":
@@ -64,6 +131,8 @@ def _validate(arrays, side):
     if len(arrays) < 2:
         raise TypeError(f"stp needs at least two operands; got {len(arrays)}")
     names = [f"arrays[{i}]" for i in range(len(arrays))]
+    for name, x in zip(names, arrays):
+        guards.check_operand(x, name)
     xp, arrays = as_arrays(*arrays, names=names)
     mats = []
     for name, x in zip(names, arrays):
@@ -102,25 +171,13 @@ def _settle_dtype(xp, mats):
 
 
 def _pair(xp, A, B, side, boolean):
-    kernel = generic.stp_left if side == "left" else generic.stp_right
-    if not is_torch(A) and _numba_kernel_applies(A, B, side):
-        from ._kernels import numba_stp
-
-        out = numba_stp.stp_stack(A, B, side)
-    else:
-        out = kernel(xp, A, B)
+    guards.check_fits(A, B)
+    out = dispatch.stp_pair(xp, A, B, side)
     if boolean:
         # Counts of true terms are exact non-negative integers; casting back to bool
         # after every product keeps them from growing along a chain.
         out = xp.astype(out > 0, xp.float32)
     return out
-
-
-def _numba_kernel_applies(A, B, side):
-    """Use the compiled kernel for large stacks of tiny products (see bench_stp.py)."""
-    from ._kernels import numba_policy
-
-    return numba_policy.applies(A, B, side)
 
 
 def _chain_order(shapes, batches, side):
@@ -195,10 +252,16 @@ def stp(*arrays, side="left"):
     Raises
     ------
     TypeError
-        Fewer than two operands, or numpy and torch arrays mixed.
+        Fewer than two operands, numpy and torch arrays mixed, a masked array (pass
+        ``x.filled(value)`` or ``x.data``), or an operand that is not a Boolean,
+        integer, real or complex array (ragged lists, strings, datetimes, structured
+        dtypes, Python objects such as ``None``); the message names the operand.
     ValueError
         A 0-d operand, an inner size of 0, batch dimensions that do not broadcast,
         or an invalid ``side``.
+    MemoryError
+        A product larger than the host's memory, raised before any work with the
+        shapes and the size in bytes.
 
     See Also
     --------
@@ -210,9 +273,14 @@ def stp(*arrays, side="left"):
     the right STP ``2·m·q·t``, against ``2·m·q·t·a·b`` for the Kronecker definition.
     No ``X ⊗ I_k`` is formed: divisible shapes are one GEMM on reshaped views; the
     general left case computes the ``a+b−1`` distinct ``m×q`` blocks once and
-    gathers them into place; the general right case multiplies the ``a+b−1``
-    non-empty slice pairs. For three or more operands the parenthesisation minimising
-    flops plus output writes is chosen by dynamic programming.
+    places them; the general right case multiplies the ``a+b−1`` non-empty slice
+    pairs. On numpy (and torch CPU tensors that need no gradient) compiled kernels
+    write each output row once where a cost model says they win
+    (docs/benchmarks.md); working memory stays near the output's size. Small 1-d/2-d
+    numpy operands of one dtype whose inner sizes divide skip the general path's
+    validation overhead (a few µs per call). For three or more operands the
+    parenthesisation minimising flops plus output writes is chosen by dynamic
+    programming.
 
     References
     ----------
@@ -238,6 +306,9 @@ def stp(*arrays, side="left"):
     >>> bool(np.array_equal(stp(x, y), np.kron(x, y)[:, None]))
     True
     """
+    out = small_product(arrays, side)
+    if out is not None:
+        return out
     for x in arrays:
         # Operand types with a product of their own (semitensor.logic.LogicalMatrix:
         # index arithmetic, no dense form) take the whole chain; product.py imports

@@ -422,15 +422,17 @@ def test_numba_kernel_equals_generic_route(m, n, p, q, count, seed, side, layout
     assert_close(got, want, dtype)
 
 
-def test_policy_routes_large_stacks_of_tiny_products_to_numba(monkeypatch):
-    from semitensor._kernels import numba_policy
+def test_route_sends_tiny_stacks_and_general_products_to_numba(monkeypatch):
+    from semitensor._kernels import route
 
-    A, B = np.ones((1000, 4, 4)), np.ones((1000, 2, 2))
-    assert numba_policy.applies(A, B, "left")
-    assert not numba_policy.applies(np.ones((4, 4)), np.ones((2, 2)), "left")
-    assert not numba_policy.applies(np.ones((1000, 64, 64)), np.ones((1000, 32, 32)), "left")
+    assert route.choose((1000, 4, 4), (1000, 2, 2), 1000, "left") == "stack"
+    assert route.choose((4, 4), (2, 2), 1, "left") in ("fused", "blas")
+    assert route.choose((200, 20), (15, 300), 1, "left") in ("fused", "blas")
+    assert route.choose((8, 6), (6, 5), 1, "left") == "generic"  # n == p: one GEMM
+    assert route.choose((8, 3), (6, 5), 1, "left") == "generic"  # n | p: one GEMM
+    assert route.choose((8, 6), (3, 5), 1, "right") == "generic"  # p | n: one GEMM
     monkeypatch.setenv("SEMITENSOR_DISABLE_NUMBA", "1")
-    assert not numba_policy.applies(A, B, "left")
+    assert not route.numba_allowed()
 
 
 def test_import_pulls_in_neither_torch_nor_numba():
@@ -462,3 +464,96 @@ def test_accelerator_routes_match_definition(m, n, p, q, seed, side, batched):
         generic._few_launches = original
     want = [kron_stp(a, b, side) for a, b in zip(A.reshape(-1, m, n), B.reshape(-1, p, q))]
     assert_close(got.reshape(-1, *got.shape[-2:]), np.stack(want))
+
+
+# --- inputs numpy takes but the STP cannot (issue 17) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "bad,match",
+    [
+        ([[1.0, 2.0], [3.0]], r"arrays\[1\] cannot be read as a numeric array.*ragged"),
+        (np.array([["a", "b"]]), r"arrays\[1\] has dtype <U1 \(strings\)"),
+        (np.array([[None, 1.0]]), r"arrays\[1\] has dtype object \(Python objects, e.g. None\)"),
+        ([[None, 1.0]], r"arrays\[1\] has dtype object"),
+        (np.array([["2020-01-01"]], dtype="datetime64[D]"), r"arrays\[1\].*\(datetimes\)"),
+        (np.zeros((1, 2), dtype=[("x", "f8")]), r"arrays\[1\].*\(structured or void\)"),
+    ],
+)
+def test_non_numeric_operands_are_type_errors_naming_the_argument(bad, match):
+    with pytest.raises(TypeError, match=match):
+        stp(np.ones((2, 2)), bad)
+
+
+def test_masked_arrays_are_refused_with_the_explicit_fix():
+    M = np.ma.masked_array(np.ones((2, 2)), mask=[[0, 1], [0, 0]])
+    with pytest.raises(TypeError, match=r"arrays\[0\] is a masked array.*filled.*\.data"):
+        stp(M, np.ones((2, 2)))
+    assert_close(stp(M.filled(0.0), np.ones((2, 2))), kron_stp(M.filled(0.0), np.ones((2, 2))))
+
+
+@pytest.mark.parametrize(
+    "args,exc,match",
+    [
+        (((3, 0), (2, 2)), ValueError, r"shape_a has inner size 0 in \(3, 0\)"),
+        (((3, 4), (0, 2)), ValueError, r"shape_b has inner size 0 in \(0, 2\)"),
+        (((3, -4), (2, 2)), ValueError, r"shape_a must hold non-negative sizes; got \(3, -4\)"),
+        (((3, 4, 5), (2, 2)), ValueError, r"shape_a must be a 2-d shape \(rows, cols\)"),
+        (((3, 4.0), (2, 2)), TypeError, r"shape_a must hold integers; got \(3, 4.0\)"),
+        ((5, (2, 2)), TypeError, r"shape_a must be a 2-d shape \(rows, cols\); got 5"),
+    ],
+)
+def test_stp_shape_and_cost_validate(args, exc, match):
+    with pytest.raises(exc, match=match):
+        semitensor.stp_shape(*args)
+    with pytest.raises(exc, match=match):
+        semitensor.stp_cost(*args)
+
+
+def test_stp_cost_validates_side():
+    with pytest.raises(ValueError, match="side must be 'left' or 'right'; got 'x'"):
+        semitensor.stp_cost((3, 4), (2, 2), side="x")
+    assert semitensor.stp_shape((0, 4), (2, 3)) == (0, 6)
+
+
+# --- the small-operand fast path (issue 15) ------------------------------------
+
+
+@SETTINGS
+@given(
+    m=dims,
+    n=dims,
+    p=dims,
+    q=dims,
+    seed=seeds,
+    side=st.sampled_from(SIDES),
+    dtype=st.sampled_from(["float64", "float32", "int64", "complex128"]),
+    vectors=st.booleans(),
+)
+def test_fast_path_equals_definition(m, n, p, q, seed, side, dtype, vectors):
+    from semitensor._kernels.small import small_product
+
+    rng = np.random.default_rng(seed)
+    A, B = rand(rng, (m, n), dtype), rand(rng, (p, q) if not vectors else (p,), dtype)
+    got = small_product((A, B), side)
+    assert got is not None and got.dtype == A.dtype
+    want = kron_stp(A, B.reshape(p, -1), side)
+    assert_close(got, want, dtype)
+    assert_close(stp(A, B, side=side), want, dtype)
+
+
+def test_fast_path_chain_of_structure_matrix_and_unit_vectors():
+    M = semitensor.structure_matrix(lambda p, q: p and q, 2)
+    t, f = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    for x, y in [(t, t), (t, f), (f, t), (f, f)]:
+        want = kron_stp(kron_stp(M, x[:, None]), y[:, None])
+        np.testing.assert_array_equal(stp(M, x, y), want)
+
+    # not taken: subclasses, mixed dtypes, Boolean, stacks in chains
+    class Sub(np.ndarray):
+        pass
+
+    assert semitensor._kernels.small.small_product((M.view(Sub), t, t), "left") is None
+    assert semitensor._kernels.small.small_product((M, t.astype(np.float32)), "left") is None
+    assert semitensor._kernels.small.small_product((M > 0, t > 0), "left") is None
+    assert semitensor._kernels.small.small_product((M[None], t, t), "left") is None

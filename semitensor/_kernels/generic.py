@@ -25,16 +25,12 @@ Index bookkeeping (derivations, so the reshapes below can be checked):
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 
-__all__ = [
-    "stp_left",
-    "stp_right",
-    "left_blocks_plan",
-    "right_blocks_plan",
-]
+from .plans import batch_shape, left_blocks, left_positions, right_blocks
+
+__all__ = ["stp_left", "stp_right"]
 
 # Per-matrix work (q·p·b multiply-adds) above which, for p | n, a stack of m GEMMs
 # Bᵀ(q×p) @ A_i(p×b) that writes the output in its final layout beats one GEMM on a
@@ -42,8 +38,10 @@ __all__ = [
 # benchmarks/bench_stp.py: the copies, and the page faults of their fresh temporaries,
 # cost more than the thin GEMMs (256×512·128×256: 1.4 ms against 4.0 ms).
 _LEFT_BATCHED_MIN_WORK = 4096
-# Likewise for the right STP with n | p: a stack of a GEMMs m×n×q beats one GEMM on a
-# transposed copy of B once both m and q are this large.
+# Likewise for the right STP with n | p on torch: a stack of a GEMMs m×n×q beats one
+# GEMM on a transposed copy of B once both m and q are this large. On numpy the stack
+# of GEMMs won at every size measured (20000×2 ⋊ 102×3: 8.3 ms against 51 ms; 5×40 ⋊
+# 1200×200: 38 µs against 145 µs, one thread, 2026-12-02).
 _RIGHT_BATCHED_MIN_MQ = 48
 # General left case: cost, in flops, of placing one output entry block by block (a
 # strided copy), against which lifting B (2·n flops per output entry, written by the
@@ -61,55 +59,7 @@ def _batch(x):
 
 
 def _bshape(a, b):
-    return tuple(np.broadcast_shapes(_batch(a), _batch(b)))
-
-
-@lru_cache(maxsize=256)
-def left_blocks_plan(a, b):
-    """Distinct ``(k', l')`` pairs of the general left STP and where each goes.
-
-    Returns ``(kidx, lidx, d_of_ab)``: ``kidx[d]``, ``lidx[d]`` are the column offset
-    in a ``b``-group of ``A`` and the row offset in an ``a``-group of ``B`` of block
-    ``d``; ``d_of_ab[α, β]`` is the block that lands at output position ``(α, β)``.
-    """
-    s = np.arange(a * b)
-    pairs = np.stack([s // a, s // b], axis=1)
-    change = np.ones(a * b, dtype=bool)
-    change[1:] = np.any(pairs[1:] != pairs[:-1], axis=1)
-    d_of_s = np.cumsum(change) - 1
-    kidx, lidx = pairs[change, 0], pairs[change, 1]
-    d_of_ab = np.empty((a, b), dtype=np.int64)
-    d_of_ab[s % a, s % b] = d_of_s
-    assert kidx.size == a + b - 1
-    return kidx, lidx, d_of_ab
-
-
-@lru_cache(maxsize=256)
-def _left_gather_index(a, b, q):
-    """Flat index into a ``(D, q)`` row of blocks giving an ``(a, q, b)`` output row."""
-    _, _, d_of_ab = left_blocks_plan(a, b)
-    j = np.arange(q)
-    lin = d_of_ab[:, None, :] * q + j[None, :, None]
-    return lin.reshape(-1)
-
-
-@lru_cache(maxsize=256)
-def right_blocks_plan(n, p):
-    """Non-empty blocks ``(α, β, lo, hi)`` of the right STP: overlaps of the partitions."""
-    g = math.gcd(n, p)
-    a, b = p // g, n // g
-    t = g * a * b
-    blocks, alpha, beta, lo = [], 0, 0, 0
-    while lo < t:
-        hi = min((alpha + 1) * n, (beta + 1) * p)
-        blocks.append((alpha, beta, lo, hi))
-        lo = hi
-        if hi == (alpha + 1) * n:
-            alpha += 1
-        if hi == (beta + 1) * p:
-            beta += 1
-    assert len(blocks) == a + b - 1
-    return tuple(blocks)
+    return batch_shape(_batch(a), _batch(b))
 
 
 def stp_left(xp, A, B):
@@ -117,10 +67,12 @@ def stp_left(xp, A, B):
     m, n = A.shape[-2:]
     p, q = B.shape[-2:]
     if n == p:
-        return A @ B
+        return _mm(A, B)
     g = math.gcd(n, p)
     a, b = p // g, n // g
     batch = _bshape(A, B)
+    if a == 1 and p == 1:  # outer products: out[i, j·b+γ] = A[i, γ] B[0, j]
+        return xp.reshape(B[..., 0, None, :, None] * A[..., :, None, :], batch + (m, q * b))
     if a == 1:  # p | n
         A4 = xp.reshape(A, _batch(A) + (m, p, b))
         # torch expands the broadcast Bᵀ into a full batch for its batched GEMM, which
@@ -136,19 +88,22 @@ def stp_left(xp, A, B):
         return xp.reshape(out, batch + (m, q * b))
     if b == 1:  # n | p
         Bw = xp.reshape(B, _batch(B) + (n, a * q))
-        return xp.reshape(A @ Bw, batch + (m * a, q))
-    if _few_launches(A) or _lift_b_is_cheaper(g, a, b, stacked=bool(batch)):
+        return xp.reshape(_mm(A, Bw), batch + (m * a, q))
+    if (_few_launches(A) and _lift_fits(m, g, b)) or _lift_b_is_cheaper(
+        g, a, b, stacked=bool(batch)
+    ):
         return _left_lift_b(xp, A, B, g, a, b)
-    kidx, lidx, d_of_ab = left_blocks_plan(a, b)
+    kidx, lidx = left_blocks(a, b)
     dev = _device(A)
+    dtype = xp.result_type(A, B)
     A4 = xp.reshape(A, _batch(A) + (m, g, b))
     B4 = xp.reshape(B, _batch(B) + (g, a, q))
+    out = xp.empty(batch + (m, a, q, b), dtype=dtype, device=dev)
     if a * b <= _PLACE_BY_SLICES_MAX:
         # Block by block: one m×q GEMM per distinct block, copied (strided) to each
         # output position (α, β) it occupies. Keeping one block alive at a time avoids
         # an (a+b−1)·m·q temporary, whose fresh pages cost more than the GEMMs.
-        dtype = xp.result_type(A, B)
-        out = xp.empty(batch + (m, a, q, b), dtype=dtype, device=dev)
+        alpha, beta, start = left_positions(a, b)
         # numpy: one reused block buffer (fresh pages per block cost as much as a GEMM).
         buf = np.empty(batch + (m, q), dtype=dtype) if isinstance(A, np.ndarray) else None
         for d, (kk, ll) in enumerate(zip(kidx.tolist(), lidx.tolist())):
@@ -156,21 +111,37 @@ def stp_left(xp, A, B):
                 block = A4[..., :, :, kk] @ B4[..., :, ll, :]
             else:
                 block = np.matmul(A4[..., :, :, kk], B4[..., :, ll, :], out=buf)
-            for alpha, beta in zip(*np.nonzero(d_of_ab == d)):
-                out[..., :, int(alpha), :, int(beta)] = block
+            for s in range(int(start[d]), int(start[d + 1])):
+                out[..., :, int(alpha[s]), :, int(beta[s])] = block
         return xp.reshape(out, batch + (m * a, q * b))
-    # Many positions: all blocks in one batched GEMM, then a single gather (one kernel
-    # launch on GPUs instead of a·b copies).
-    D = kidx.size
+    # Many positions: all blocks in one batched GEMM, then one indexed copy per output
+    # row (α) or column (β) offset, whichever is fewer: min(a, b) launches, O(a+b)
+    # indices, no a·b table (which for 1×9973 ⋉ 9967×1 was a 0.8 GB plan).
     Ak = xp.take(A4, xp.asarray(kidx, device=dev), axis=-1)  # (..., m, g, D)
     Ak = xp.permute_dims(Ak, _perm(Ak.ndim, (-1, -3, -2)))  # (..., D, m, g)
     Bl = xp.take(B4, xp.asarray(lidx, device=dev), axis=-2)  # (..., g, D, q)
     Bl = xp.permute_dims(Bl, _perm(Bl.ndim, (-2, -3, -1)))  # (..., D, g, q)
     C = Ak @ Bl  # (..., D, m, q)
-    Cm = xp.reshape(xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1))), batch + (m, D * q))
-    lin = xp.asarray(_left_gather_index(a, b, q), device=dev)
-    out = xp.take(Cm, lin, axis=-1)  # (..., m, a*q*b)
+    if a <= b:
+        Cl = xp.permute_dims(C, _perm(C.ndim, (-2, -1, -3)))  # (..., m, q, D)
+        kp = np.arange(b)
+        for al in range(a):
+            s = al + a * kp  # output positions (α, s mod b) hold blocks k' + s//b
+            pos, src = (xp.asarray(v, device=dev) for v in (s % b, kp + s // b))
+            out[..., :, al, :, :][..., pos] = xp.take(Cl, src, axis=-1)
+    else:
+        Cm = xp.permute_dims(C, _perm(C.ndim, (-2, -3, -1)))  # (..., m, D, q)
+        lp = np.arange(a)
+        for be in range(b):
+            s = be + b * lp  # output positions (s mod a, β) hold blocks l' + s//a
+            pos, src = (xp.asarray(v, device=dev) for v in (s % a, lp + s // a))
+            out[..., :, :, :, be][..., pos, :] = xp.take(Cm, src, axis=-2)
     return xp.reshape(out, batch + (m * a, q * b))
+
+
+def _lift_fits(m, g, b):
+    """The lift of ``B`` holds ``g·b/m`` times the output's entries: bound it."""
+    return g * b <= 4 * max(m, 1)
 
 
 def _lift_b_is_cheaper(g, a, b, stacked):
@@ -200,16 +171,18 @@ def stp_right(xp, A, B):
     m, n = A.shape[-2:]
     p, q = B.shape[-2:]
     if n == p:
-        return A @ B
+        return _mm(A, B)
     g = math.gcd(n, p)
     a, b = p // g, n // g
     batch = _bshape(A, B)
     if a == 1:  # p | n: out[i, β·q+j] = Σ_l A[i, β·p+l] B[l, j], one GEMM on a view
         Aw = xp.reshape(A, _batch(A) + (m * b, p))
-        return xp.reshape(Aw @ B, batch + (m, b * q))
+        return xp.reshape(_mm(Aw, B), batch + (m, b * q))
     if b == 1:  # n | p: out[α·m+i, j] = Σ_k A[i, k] B[α·n+k, j]
         B4 = xp.reshape(B, _batch(B) + (a, n, q))
-        if min(m, q) >= _RIGHT_BATCHED_MIN_MQ:
+        if n == 1:  # outer products: elementwise, where GEMMs with K = 1 ran 5× slower
+            out = A[..., None, :, :] * B4  # (..., a, m, q)
+        elif isinstance(A, np.ndarray) or min(m, q) >= _RIGHT_BATCHED_MIN_MQ:
             out = A[..., None, :, :] @ B4  # (..., a, m, q)
         else:
             Bw = xp.reshape(
@@ -223,7 +196,7 @@ def stp_right(xp, A, B):
     dtype = xp.result_type(A, B)
     out = xp.zeros(batch + (a, m, b, q), dtype=dtype, device=_device(A))
     numpy_out = isinstance(out, np.ndarray)
-    for alpha, beta, lo, hi in right_blocks_plan(n, p):
+    for alpha, beta, lo, hi in right_blocks(n, p):
         x = A[..., :, lo - alpha * n : hi - alpha * n]
         y = B[..., lo - beta * p : hi - beta * p, :]
         if numpy_out:  # straight into the output: no fresh temporary per block
@@ -248,6 +221,17 @@ def _right_lift_a(xp, A, B, a, b):
         lifted[..., alpha, :, alpha, :] = A
     wide = xp.reshape(lifted, _batch(A) + (a * m * b, p))  # (I_a ⊗ A) viewed for p | t
     return xp.reshape(wide @ B, _bshape(A, B) + (a * m, b * q))
+
+
+def _mm(A, B):
+    """``A @ B``; with inner size 1 an outer product, computed elementwise.
+
+    OpenBLAS ran inner-size-1 GEMMs 3-5× slower than a broadcasting multiply
+    (4×3 ⋊ 1×20000, 10923×36 ⋉ 1×1 in bench_stp --sweep).
+    """
+    if A.shape[-1] == 1:
+        return A * B
+    return A @ B
 
 
 def _few_launches(x):

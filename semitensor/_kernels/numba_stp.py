@@ -3,7 +3,7 @@
 A stack of thousands of 4×4 products spends its time in per-matrix call overhead of
 batched GEMM, reshapes and gathers; one compiled loop that writes every output entry
 directly (SPEC §1 index formulas, see `generic`) is faster there. Imported only when
-`numba_policy.applies` says so, so ``import semitensor`` never imports numba.
+`route.choose` picks it, so ``import semitensor`` never imports numba.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import math
 import numba
 import numpy as np
 
-from .generic import left_blocks_plan, right_blocks_plan
+from .plans import left_blocks, right_blocks
 
 __all__ = ["stp_stack"]
 
 
 @numba.njit(cache=True, parallel=True)
-def _left_stack(A, B, a, b, g, kk, ll, d_of_ab, zero, out):  # pragma: no cover - compiled
+def _left_stack(A, B, a, b, g, kk, ll, zero, out):  # pragma: no cover - compiled
     n_out = out.shape[0]
     m = A.shape[1]
     q = B.shape[2]
@@ -32,11 +32,15 @@ def _left_stack(A, B, a, b, g, kk, ll, d_of_ab, zero, out):  # pragma: no cover 
         rb = r * step_b
         for i in range(m):
             for al in range(a):
-                for j in range(q):
-                    for be in range(b):
-                        d = d_of_ab[al, be]
-                        kp = kk[d]
-                        lp = ll[d]
+                for kq in range(b):
+                    # output position (α, β = s mod b), s = α + a·k', holds block
+                    # d = k' + s // b (see `plans.left_blocks`)
+                    s = al + a * kq
+                    be = s % b
+                    d = kq + s // b
+                    kp = kk[d]
+                    lp = ll[d]
+                    for j in range(q):
                         acc = zero
                         for c in range(g):
                             acc += A[ra, i, c * b + kp] * B[rb, c * a + lp, j]
@@ -83,11 +87,11 @@ def stp_stack(A, B, side):
     a, b = p // g, n // g
     zero = A.dtype.type(0)
     if side == "left":
-        kk, ll, d_of_ab = left_blocks_plan(a, b)
+        kk, ll = left_blocks(a, b)
         out = np.empty((count, m * a, q * b), dtype=A.dtype)
-        _left_stack(A3, B3, a, b, g, kk, ll, d_of_ab, zero, out)
+        _left_stack(A3, B3, a, b, g, kk, ll, zero, out)
     else:
-        blocks = np.array(right_blocks_plan(n, p), dtype=np.int64)
+        blocks = np.array(right_blocks(n, p), dtype=np.int64)
         out = np.zeros((count, m * a, q * b), dtype=A.dtype)
         _right_stack(A3, B3, blocks, zero, out)
     return out.reshape(tuple(batch) + out.shape[1:])

@@ -1,0 +1,98 @@
+"""Run one two-operand STP: a numba kernel on host memory where `route` picks one.
+
+numpy arrays, and torch CPU tensors that need no gradient (shared memory through
+``Tensor.numpy()``, so torch in gives torch out at no copy), go to the compiled
+kernels when the cost model says they win; everything else (autograd, accelerators,
+dtypes numba lacks, stacks that broadcast both ways) takes the array-API kernels of
+`generic`, which compute the same product.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import generic, route
+from .plans import batch_shape
+
+__all__ = ["stp_pair"]
+
+
+def stp_pair(xp, A, B, side):
+    """``A ⋉ B`` (``side="left"``) or ``A ⋊ B`` of two arrays sharing one dtype."""
+    host = _host_views(A, B)
+    if host is not None and route.numba_allowed():
+        An, Bn, back = host
+        count = math.prod(batch_shape(An.shape[:-2], Bn.shape[:-2]))
+        kind = route.choose(An.shape, Bn.shape, count, side)
+        if kind != "generic":
+            out = _compiled(kind, An, Bn, side, count)
+            if out is not None:
+                return back(out)
+    kernel = generic.stp_left if side == "left" else generic.stp_right
+    return kernel(xp, A, B)
+
+
+def _host_views(A, B):
+    """``(A, B, back)`` as numpy arrays on host memory, or ``None`` if not possible."""
+    if isinstance(A, np.ndarray) and isinstance(B, np.ndarray):
+        if A.dtype != B.dtype or A.dtype.type not in route.NUMBA_DTYPES:
+            return None
+        if not _stacks_compatible(A.shape[:-2], B.shape[:-2]):
+            return None
+        return A, B, _identity
+    if type(A).__module__.split(".")[0] != "torch" or type(B) is not type(A):
+        return None
+    import torch
+
+    if A.device.type != "cpu" or B.device.type != "cpu" or A.dtype != B.dtype:
+        return None
+    if torch.is_grad_enabled() and (A.requires_grad or B.requires_grad):
+        return None
+    if A.is_conj() or B.is_conj() or A.is_neg() or B.is_neg():
+        return None
+    if not _stacks_compatible(tuple(A.shape[:-2]), tuple(B.shape[:-2])):
+        return None
+    try:
+        An, Bn = A.numpy(), B.numpy()
+    except (TypeError, RuntimeError):  # dtypes numpy lacks (bfloat16), exotic layouts
+        return None
+    if An.dtype.type not in route.NUMBA_DTYPES:
+        return None
+    return An, Bn, torch.from_numpy
+
+
+def _identity(x):
+    return x
+
+
+def _stacks_compatible(ba, bb):
+    # The kernels index a stack entry r as r (or 0 for an unbatched operand).
+    return not ba or not bb or ba == bb or math.prod(ba) == 1 or math.prod(bb) == 1
+
+
+def _compiled(kind, A, B, side, count):
+    m, n = A.shape[-2:]
+    p, q = B.shape[-2:]
+    g = math.gcd(n, p)
+    a, b = p // g, n // g
+    batch = batch_shape(A.shape[:-2], B.shape[:-2])
+    A3 = np.ascontiguousarray(A.reshape((-1, m, n)))
+    B3 = np.ascontiguousarray(B.reshape((-1, p, q)))
+    if kind == "stack":
+        from . import numba_stp
+
+        out = route.run_compiled(numba_stp.stp_stack, A3, B3, side)
+        return None if out is None else out.reshape(tuple(batch) + out.shape[1:])
+    from . import numba_dense
+
+    fn = {
+        ("left", "fused"): numba_dense.left_fused,
+        ("left", "blas"): numba_dense.left_blas,
+        ("right", "fused"): numba_dense.right_fused,
+    }[side, kind]
+    out = np.empty(tuple(batch) + (m * a, q * b), dtype=A.dtype)
+    parallel = out.size >= route.PARALLEL_MIN_ENTRIES
+    done = route.run_compiled(fn, A3, B3, out.reshape((-1, m * a, q * b)), parallel)
+    return None if done is None else out

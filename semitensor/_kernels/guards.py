@@ -1,0 +1,81 @@
+"""Checks that run before any kernel: what an operand holds, and what fits in memory."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+from .plans import batch_shape, out_shape
+
+__all__ = ["check_operand", "check_fits"]
+
+
+def check_operand(x, name):
+    """TypeError naming the operand for input numpy would take but the STP cannot."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array; the STP has no rule for masked entries: pass "
+            "x.filled(value) or x.data explicitly"
+        )
+    if isinstance(x, np.ndarray):
+        arr = x
+    elif type(x).__module__.split(".")[0] == "torch":
+        return  # every torch dtype is numeric or Boolean
+    else:
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{name} cannot be read as a numeric array ({exc}); ragged nested "
+                "lists are not matrices"
+            ) from None
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(
+            f"{name} has dtype {arr.dtype} ({_KIND_NAMES.get(arr.dtype.kind, 'non-numeric')}); "
+            "the STP needs Boolean, integer, real or complex entries"
+        )
+
+
+_KIND_NAMES = {
+    "O": "Python objects, e.g. None",
+    "U": "strings",
+    "S": "bytes",
+    "M": "datetimes",
+    "m": "timedeltas",
+    "V": "structured or void",
+}
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return None
+
+
+_MEMORY = _physical_memory()
+
+
+def check_fits(A, B):
+    """MemoryError before any work when the product is larger than the host's memory.
+
+    Without it, ``stp(rand(1, 9973), rand(9967, 1))``-sized products spent seconds
+    building plans before failing (issue 17); accelerator memory is left to torch.
+    """
+    device = getattr(A, "device", None)
+    if _MEMORY is None or getattr(device, "type", "cpu") != "cpu":
+        return
+    rows, cols = out_shape(*A.shape[-2:], *B.shape[-2:])
+    lead = batch_shape(A.shape[:-2], B.shape[:-2])
+    batch = math.prod(lead)
+    itemsize = A.itemsize if isinstance(A, np.ndarray) else A.element_size()
+    nbytes = batch * rows * cols * itemsize
+    if nbytes > _MEMORY:
+        raise MemoryError(
+            f"the STP of shapes {tuple(A.shape)} and {tuple(B.shape)} has shape "
+            f"{lead}"
+            f" + {(rows, cols)}: {nbytes / 2**30:.1f} GiB, more than this machine's "
+            f"{_MEMORY / 2**30:.1f} GiB of memory"
+        )

@@ -1,0 +1,214 @@
+"""The compiled STP kernels and their routing: equal to the array-API route, and safe.
+
+Every numba kernel is compared with the array-API kernel (itself tested against the
+Kronecker definition in test_product.py), on random shapes where neither inner size
+divides the other, on stacks, and for every dtype the kernels take.
+"""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import semitensor
+from tests.test_product import assert_close, kron_stp, rand
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+SETTINGS = settings(max_examples=40, deadline=None)
+seeds = st.integers(0, 2**32 - 1)
+DTYPES = ["float64", "float32", "int64", "complex128"]
+
+
+def generic_stp(A, B, side):
+    import array_api_compat
+
+    from semitensor._kernels import generic
+
+    xp = array_api_compat.array_namespace(A)
+    return (generic.stp_left if side == "left" else generic.stp_right)(xp, A, B)
+
+
+def compiled(kind, A, B, side, parallel):
+    from semitensor._kernels import numba_dense, route
+
+    m, n, p, q, g, a, b = route.sizes(A.shape, B.shape)
+    count = max(A.shape[0], B.shape[0])
+    out = np.empty((count, m * a, q * b), dtype=A.dtype)
+    fn = {
+        ("left", "fused"): numba_dense.left_fused,
+        ("left", "blas"): numba_dense.left_blas,
+        ("right", "fused"): numba_dense.right_fused,
+    }[side, kind]
+    if kind == "blas":  # small tiles, so that tiling over rows and stacks is exercised
+        return fn(A, B, out, parallel, tile_bytes=256)
+    return fn(A, B, out, parallel)
+
+
+@SETTINGS
+@given(
+    m=st.integers(1, 7),
+    n=st.integers(1, 12),
+    p=st.integers(1, 12),
+    q=st.integers(1, 9),
+    count=st.integers(1, 4),
+    layout=st.sampled_from(["both", "a", "b"]),
+    route_=st.sampled_from([("left", "fused"), ("left", "blas"), ("right", "fused")]),
+    parallel=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=seeds,
+)
+def test_dense_kernels_equal_array_api_route(
+    m, n, p, q, count, layout, route_, parallel, dtype, seed
+):
+    side, kind = route_
+    rng = np.random.default_rng(seed)
+    A = rand(rng, ((count if layout != "b" else 1), m, n), dtype)
+    B = rand(rng, ((count if layout != "a" else 1), p, q), dtype)
+    want = generic_stp(A, B, side)
+    got = compiled(kind, A, B, side, parallel)
+    assert got.dtype == want.dtype
+    assert_close(got.reshape(want.shape), want, dtype)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [((41, 13), (3, 44)), ((3, 55), (9, 40)), ((1, 322), (392, 7)), ((12, 27), (55, 13))],
+)
+def test_dense_kernels_on_wide_interleaves(sa, sb, side):
+    # b > 4 and q not a multiple of 4: the 4×4 blocks and both remainders
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((1,) + sa), rng.standard_normal((1,) + sb)
+    want = kron_stp(A[0], B[0], side)
+    kinds = ["fused", "blas"] if side == "left" else ["fused"]
+    for kind in kinds:
+        for parallel in (False, True):
+            assert_close(compiled(kind, A, B, side, parallel)[0], want)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_every_route_through_stp_matches_definition(side, monkeypatch):
+    from semitensor._kernels import route
+
+    rng = np.random.default_rng(5)
+    A, B = rng.standard_normal((3, 6, 10)), rng.standard_normal((3, 4, 7))
+    want = np.stack([kron_stp(a, b, side) for a, b in zip(A, B)])
+    kinds = ["generic", "fused", "blas", "stack"] if side == "left" else ["generic", "fused"]
+    for kind in kinds:
+        monkeypatch.setattr(route, "choose", lambda *args, kind=kind: kind)
+        assert_close(semitensor.stp(A, B, side=side), want)
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_torch_cpu_without_grad_uses_shared_memory_kernels(side):
+    rng = np.random.default_rng(2)
+    A, B = rng.standard_normal((30, 20)), rng.standard_normal((15, 40))
+    out = semitensor.stp(torch.from_numpy(A), torch.from_numpy(B), side=side)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float64
+    assert_close(out, kron_stp(A, B, side))
+    At = torch.from_numpy(A).requires_grad_()
+    out = semitensor.stp(At, torch.from_numpy(B), side=side)
+    assert out.requires_grad  # autograd kept: the array-API route
+    out.sum().backward()
+    assert At.grad.shape == At.shape
+
+
+def run_python(code, timeout=240, env=None):
+    import os
+
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+    )
+
+
+def test_fork_after_numba_use_does_not_hang():
+    # GNU OpenMP's thread pool does not survive fork: a child calling the parallel
+    # kernel hung forever (issue 17, item 13).
+    code = """
+    import multiprocessing as mp
+    import numpy as np
+    import semitensor as st
+
+    A, B = np.ones((200, 20)), np.ones((15, 300))
+    st.stp(A, B)  # parallel numba kernel in the parent
+
+    def work(k):
+        return float(st.stp(A * k, B).sum())
+
+    with mp.get_context("fork").Pool(2) as pool:
+        print(pool.map(work, [1, 2, 3]))
+    """
+    res = run_python(code)
+    assert res.returncode == 0, res.stderr
+    assert "[" in res.stdout
+
+
+def test_concurrent_calls_under_workqueue_layer():
+    # numba's workqueue layer aborts the process when two threads enter a parallel
+    # kernel at once (issue 17, item 14).
+    code = """
+    from concurrent.futures import ThreadPoolExecutor
+    import numpy as np
+    import semitensor as st
+
+    A, B = np.ones((200, 20)), np.ones((15, 300))
+    st.stp(A, B)
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda k: float(st.stp(A * k, B).sum()), range(16)))
+    print(outs == [float(st.stp(A * k, B).sum()) for k in range(16)])
+    """
+    res = run_python(code, env={"NUMBA_THREADING_LAYER": "workqueue"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "True"
+
+
+def test_plans_are_linear_in_a_plus_b_and_caches_bounded():
+    import tracemalloc
+
+    from semitensor._kernels import plans
+
+    kidx, lidx = plans.left_blocks(9967, 9973)  # a·b ≈ 10^8: no a×b table
+    assert kidx.size == lidx.size == 9967 + 9973 - 1
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((2, 63))
+    semitensor.stp(A, rng.standard_normal((62, 1)))
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for q in range(1, 60):
+        # varying q cached one a·b·q gather index per call before (4 GB after 100 calls)
+        semitensor.stp(A, rng.standard_normal((62, q)))
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 4 << 20, grown
+
+
+def test_huge_product_fails_at_once_with_its_size():
+    import time
+
+    A, B = np.ones((1, 99991)), np.ones((99989, 1))  # 80 GB result
+    t0 = time.perf_counter()
+    with pytest.raises(MemoryError, match=r"shapes \(1, 99991\) and \(99989, 1\).*GiB"):
+        semitensor.stp(A, B)
+    assert time.perf_counter() - t0 < 5
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_coprime_inner_sizes_with_vector_operands(side):
+    # n, p coprime and m = q = 1: a·b output positions, a+b−1 blocks
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((1, 97)), rng.standard_normal((89, 1))
+    assert_close(semitensor.stp(A, B, side=side), kron_stp(A, B, side))
