@@ -181,7 +181,7 @@ def _pair(xp, A, B, side, boolean):
 
 
 def _chain_order(shapes, batches, side):
-    """Optimal split table for an STP chain by dynamic programming (as multi_dot).
+    """Optimal split and cost tables for an STP chain by dynamic programming (as multi_dot).
 
     ``shapes[i]`` are the 2-d shapes, ``batches[i]`` the batch sizes (product of
     leading dims). The shape of a sub-chain's product does not depend on its
@@ -212,7 +212,7 @@ def _chain_order(shapes, batches, side):
                 if c < best:
                     best, split[i][j] = c, s
             cost[i][j] = best
-    return split
+    return split, cost
 
 
 def _chain(xp, mats, split, i, j, side, boolean):
@@ -324,7 +324,7 @@ def stp(*arrays, side="left"):
     else:
         shapes = [tuple(x.shape[-2:]) for x in mats]
         batches = [math.prod(x.shape[:-2]) for x in mats]
-        split = _chain_order(shapes, batches, side)
+        split, _ = _chain_order(shapes, batches, side)
         out = _chain(xp, mats, split, 0, len(mats) - 1, side, boolean)
     if boolean:
         out = out > 0

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import semitensor
-from semitensor import rstp, stp, stp_shape
+from semitensor import rstp, stp, stp_cost, stp_shape
 from tests.conftest import BACKENDS, to_backend, to_np
 
 try:
@@ -315,8 +315,9 @@ def test_chain_picks_cheap_order_and_is_exact():
     for M in mats[1:]:
         ref = kron_stp(ref, M)
     assert_close(stp(*mats), ref)
-    split = semitensor.product._chain_order([m.shape for m in mats], [1] * 4, "left")
-    assert split[0][3] in (0, 1, 2)
+    # 40×2 ⋉ 3×40 is 120×120; multiplying 3×40 by 40×1 first keeps every product small.
+    split, _ = semitensor.product._chain_order([m.shape for m in mats], [1] * 4, "left")
+    assert split[0][3] == 0 and split[1][3] == 2
 
 
 @pytest.mark.skipif(torch is None, reason="torch not installed")
@@ -557,3 +558,46 @@ def test_fast_path_chain_of_structure_matrix_and_unit_vectors():
     assert semitensor._kernels.small.small_product((M, t.astype(np.float32)), "left") is None
     assert semitensor._kernels.small.small_product((M > 0, t > 0), "left") is None
     assert semitensor._kernels.small.small_product((M[None], t, t), "left") is None
+
+
+# --- the chain order: a worked example pins the DP table ---------------------------
+
+
+def _brute_force_cost(shapes, side):
+    """Cheapest total stp_cost over every parenthesisation (the definition)."""
+    if len(shapes) == 1:
+        return 0.0, shapes[0]
+    best = (math.inf, None)
+    for s in range(1, len(shapes)):
+        cl, left = _brute_force_cost(shapes[:s], side)
+        cr, right = _brute_force_cost(shapes[s:], side)
+        total = cl + cr + stp_cost(left, right, side)
+        best = min(best, (total, stp_shape(left, right)), key=lambda p: p[0])
+    return best
+
+
+def test_chain_order_worked_example():
+    # The textbook chain 10×100 · 100×5 · 5×50 (inner sizes match: plain GEMMs):
+    # (AB)C costs 2·(10·100·5 + 10·5·50) = 15000 flops plus the writes of 10×5 and
+    # 10×50 (550 entries), A(BC) 2·(100·5·50 + 10·100·50) = 150000 plus 5500 writes.
+    shapes = [(10, 100), (100, 5), (5, 50)]
+    split, cost = semitensor.product._chain_order(shapes, [1, 1, 1], "left")
+    assert split[0][2] == 1  # ((A B) C): split after the second operand
+    assert split[0][1] == 0 and split[1][2] == 1
+    writes = semitensor.product._WRITE_COST
+    assert cost[0][2] == pytest.approx(15000 + writes * 550)
+    assert cost[0][1] == pytest.approx(10000 + writes * 50)
+    assert cost[1][2] == pytest.approx(50000 + writes * 5000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    dims=st.lists(st.integers(1, 12), min_size=3, max_size=6),
+    side=st.sampled_from(SIDES),
+)
+def test_chain_order_is_the_cheapest_parenthesisation(dims, side):
+    shapes = [(dims[i], dims[i + 1]) for i in range(len(dims) - 1)]
+    # Neighbouring sizes that do not divide each other are STP products too.
+    _, cost = semitensor.product._chain_order(shapes, [1] * len(shapes), side)
+    best, _ = _brute_force_cost(shapes, side)
+    assert cost[0][len(shapes) - 1] == pytest.approx(best)
