@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import array_api_compat
 
-from .._namespace import device_of
 from .._validation import check_side
 from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
@@ -62,17 +61,13 @@ def _fit_matrix(x, r, method):
     xp = array_api_compat.array_namespace(x)
     m, n = x.shape
     u, s, vt = xp.linalg.svd(x, full_matrices=False)
-    q = min(r, s.shape[0])
-    u, vt = u[:, :q], vt[:q, :]
+    # r <= min(m, n): larger bonds are refused before the fit (check_bonds_useful).
+    u, vt = u[:, :r], vt[:r, :]
     top = xp.argmax(xp.abs(u), axis=0, keepdims=True)
-    flip = xp.take_along_axis(u, top, axis=0) < 0  # (1, q)
-    g1 = xp.where(flip, -u, u) * s[:q]
+    flip = xp.take_along_axis(u, top, axis=0) < 0  # (1, r)
+    g1 = xp.where(flip, -u, u) * s[:r]
     g2 = xp.where(xp.permute_dims(flip, (1, 0)), -vt, vt)
-    if q < r:
-        pad = {"dtype": x.dtype, "device": device_of(x)}
-        g1 = xp.concat([g1, xp.zeros((m, r - q), **pad)], axis=1)
-        g2 = xp.concat([g2, xp.zeros((r - q, n), **pad)], axis=0)
-    err = math.sqrt(float(xp.sum(s[q:] ** 2))) / frobenius_norm(xp, s)
+    err = math.sqrt(float(xp.sum(s[r:] ** 2))) / frobenius_norm(xp, s)
     cores = [xp.reshape(g1, (1, m, r)), xp.reshape(g2, (r, n, 1))]
     return cores, FitInfo(method=method, converged=True, stop_reason="closed_form", errors=[err])
 
