@@ -8,6 +8,9 @@ import math
 import numpy as np
 
 from semitensor.formats.stt import STTTensor
+from semitensor.formats.sttu import STTuTensor
+from semitensor.tenalg import unfold
+from tests.conftest import to_backend
 
 try:
     import torch
@@ -95,3 +98,20 @@ def random_stt_tensor(shape, rank, t, seed):
 def rel_err(a, b):
     """``‖a − b‖/‖b‖`` for arrays of any library."""
     return float(np.linalg.norm(to_np(a) - to_np(b)) / np.linalg.norm(to_np(b)))
+
+
+def random_format(rng, shape_over_t, ranks_over_t, t, side="left", backend="numpy"):
+    """Random STTuTensor with factors (I_n/t_n, R_n/t_n) and core R_n = t_n·(R_n/t_n)."""
+    ts = [t] * len(shape_over_t) if isinstance(t, int) else list(t)
+    core = rng.standard_normal([r * tn for r, tn in zip(ranks_over_t, ts)])
+    factors = [rng.standard_normal((i, r)) for i, r in zip(shape_over_t, ranks_over_t)]
+    return STTuTensor(to_backend(core, backend), [to_backend(f, backend) for f in factors], t, side)
+
+
+def z_matrix(x, n, t, side):
+    """SPEC §4's Z_n from the unfolding: the t interleaved row subsets side by side."""
+    m = unfold(np.asarray(x), n)
+    j = m.shape[0] // t
+    if side == "left":  # row k·t + σ -> (k, σ)
+        return m.reshape(j, t * m.shape[1])
+    return np.moveaxis(m.reshape(t, j, m.shape[1]), 0, 1).reshape(j, -1)

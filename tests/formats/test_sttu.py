@@ -7,9 +7,8 @@ from hypothesis import strategies as st
 
 from semitensor.formats import reconstruct
 from semitensor.formats.sttu import STTuTensor, sttu_to_tensor
-from semitensor.tenalg import unfold
-from tests.conftest import to_backend, to_np
-from tests.oracles import kron_factor, kron_to_tensor
+from tests.conftest import to_np
+from tests.oracles import kron_factor, kron_to_tensor, random_format
 
 try:
     import torch
@@ -17,23 +16,6 @@ except ImportError:
     torch = None
 
 SIDES = ["left", "right"]
-
-
-def random_format(rng, shape_over_t, ranks_over_t, t, side="left", backend="numpy"):
-    """Random STTuTensor with factors (I_n/t_n, R_n/t_n) and core R_n = t_n·(R_n/t_n)."""
-    ts = [t] * len(shape_over_t) if isinstance(t, int) else list(t)
-    core = rng.standard_normal([r * tn for r, tn in zip(ranks_over_t, ts)])
-    factors = [rng.standard_normal((i, r)) for i, r in zip(shape_over_t, ranks_over_t)]
-    return STTuTensor(to_backend(core, backend), [to_backend(f, backend) for f in factors], t, side)
-
-
-def z_matrix(x, n, t, side):
-    """SPEC §4's Z_n from the unfolding: the t interleaved row subsets side by side."""
-    m = unfold(np.asarray(x), n)
-    j = m.shape[0] // t
-    if side == "left":  # row k·t + σ -> (k, σ)
-        return m.reshape(j, t * m.shape[1])
-    return np.moveaxis(m.reshape(t, j, m.shape[1]), 0, 1).reshape(j, -1)
 
 
 # --- format ------------------------------------------------------------------------
