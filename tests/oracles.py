@@ -10,19 +10,12 @@ import numpy as np
 from semitensor.formats.stt import STTTensor
 from semitensor.formats.sttu import STTuTensor
 from semitensor.tenalg import unfold
-from tests.conftest import to_backend
+from tests.conftest import to_backend, to_np
 
 try:
     import torch
 except ImportError:
     torch = None
-
-
-def to_np(x):
-    """Any array back to numpy."""
-    if torch is not None and isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def kron_stp(a, b, side="left"):
