@@ -22,7 +22,7 @@ def kron_stp(a, b, side="left"):
     """SPEC §1 by its definition (Kronecker products): the test oracle of the STP."""
     n, p = a.shape[1], b.shape[0]
     t = math.lcm(n, p)
-    ia, ib = np.eye(t // n), np.eye(t // p)
+    ia, ib = np.eye(t // n, dtype=a.dtype), np.eye(t // p, dtype=b.dtype)
     if side == "left":
         return np.kron(a, ia) @ np.kron(b, ib)
     return np.kron(ia, a) @ np.kron(ib, b)
@@ -30,7 +30,8 @@ def kron_stp(a, b, side="left"):
 
 def kron_factor(u, t, side="left"):
     """``U ⊗ I_t`` (left) or ``I_t ⊗ U`` (right): the slow Kronecker definition."""
-    return np.kron(u, np.eye(t)) if side == "left" else np.kron(np.eye(t), u)
+    eye = np.eye(t, dtype=np.asarray(u).dtype)
+    return np.kron(u, eye) if side == "left" else np.kron(eye, u)
 
 
 def kron_to_tensor(core, factors, t, side="left"):

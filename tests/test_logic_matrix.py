@@ -1,6 +1,5 @@
 """LogicalMatrix against dense oracles: STP (both sides), Kronecker, Khatri-Rao, powers."""
 
-import math
 import subprocess
 import sys
 from functools import reduce
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 import semitensor
 from semitensor.logic import LogicalMatrix
 from tests.conftest import to_backend, to_np
+from tests.oracles import kron_stp
 
 try:
     import torch
@@ -35,22 +35,12 @@ def _dense(A):
     return out
 
 
-def _kron_stp(A, B, side):
-    """The definition (A ⊗ I_a)(B ⊗ I_b) or (I_a ⊗ A)(I_b ⊗ B), with Kronecker products."""
-    n, p = A.shape[1], B.shape[0]
-    t = math.lcm(n, p)
-    a, b = t // n, t // p
-    if side == "left":
-        return np.kron(A, np.eye(a)) @ np.kron(B, np.eye(b))
-    return np.kron(np.eye(a), A) @ np.kron(np.eye(b), B)
-
-
 @settings(max_examples=150, deadline=None)
 @given(A=logical(), B=logical(), side=st.sampled_from(["left", "right"]))
 def test_stp_matches_definition(A, B, side):
     out = semitensor.stp(A, B, side=side)
     assert isinstance(out, LogicalMatrix)
-    np.testing.assert_array_equal(_dense(out), _kron_stp(_dense(A), _dense(B), side))
+    np.testing.assert_array_equal(_dense(out), kron_stp(_dense(A), _dense(B), side))
     np.testing.assert_array_equal(
         _dense(out), to_np(semitensor.stp(_dense(A), _dense(B), side=side))
     )
@@ -67,7 +57,7 @@ def test_stp_divisibility_cases(n, p, side):
     A = LogicalMatrix(rng.integers(0, 3, n), 3)
     B = LogicalMatrix(rng.integers(0, p, 5), p)
     out = A.stp(B, side=side)
-    np.testing.assert_array_equal(_dense(out), _kron_stp(_dense(A), _dense(B), side))
+    np.testing.assert_array_equal(_dense(out), kron_stp(_dense(A), _dense(B), side))
 
 
 @settings(max_examples=60, deadline=None)
@@ -76,7 +66,7 @@ def test_stp_chain_and_associativity(A, B, C):
     chain = semitensor.stp(A, B, C)
     assert chain == A.stp(B).stp(C) == A.stp(B.stp(C))
     np.testing.assert_array_equal(
-        _dense(chain), _kron_stp(_kron_stp(_dense(A), _dense(B), "left"), _dense(C), "left")
+        _dense(chain), kron_stp(kron_stp(_dense(A), _dense(B), "left"), _dense(C), "left")
     )
     right = semitensor.rstp(A, B, C)
     assert isinstance(right, LogicalMatrix)
@@ -108,7 +98,7 @@ def test_khatri_rao_needs_same_columns():
 @settings(max_examples=60, deadline=None)
 @given(A=logical(max_size=6), k=st.integers(1, 6), side=st.sampled_from(["left", "right"]))
 def test_power_by_squaring(A, k, side):
-    expected = reduce(lambda X, Y: _kron_stp(X, Y, side), [_dense(A)] * k)
+    expected = reduce(lambda X, Y: kron_stp(X, Y, side), [_dense(A)] * k)
     np.testing.assert_array_equal(_dense(A.power(k, side=side)), expected)
 
 

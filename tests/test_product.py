@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 import semitensor
 from semitensor import rstp, stp, stp_cost, stp_shape
 from tests.conftest import BACKENDS, to_backend, to_np
+from tests.oracles import kron_stp
 
 try:
     import torch
@@ -20,15 +21,6 @@ SIDES = ["left", "right"]
 SETTINGS = settings(max_examples=60, deadline=None)
 dims = st.integers(1, 9)
 seeds = st.integers(0, 2**32 - 1)
-
-
-def kron_stp(A, B, side="left"):
-    """The definition: the test oracle, never the implementation."""
-    n, p = A.shape[1], B.shape[0]
-    t = math.lcm(n, p)
-    if side == "left":
-        return np.kron(A, np.eye(t // n, dtype=A.dtype)) @ np.kron(B, np.eye(t // p, dtype=B.dtype))
-    return np.kron(np.eye(t // n, dtype=A.dtype), A) @ np.kron(np.eye(t // p, dtype=B.dtype), B)
 
 
 def stp_on(backend, *arrays, side="left"):

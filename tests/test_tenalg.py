@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from semitensor.tenalg import fold, mode_dot, stp_mode_dot, unfold
 from tests.conftest import to_backend, to_np
+from tests.oracles import kron_factor
 
 try:
     import torch
@@ -177,12 +178,6 @@ def test_mode_dot_accepts_nested_lists():
 # ------------------------------------------------------------------- stp_mode_dot
 
 
-def _kron_factor(U, s, side):
-    """The explicit ``U ⊗ I_s`` (left) or ``I_s ⊗ U`` (right): the test oracle only."""
-    eye = np.eye(s, dtype=U.dtype)
-    return np.kron(U, eye) if side == "left" else np.kron(eye, U)
-
-
 @settings(max_examples=120, deadline=None)
 @given(shape=tensor_shapes(), data=st.data())
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -197,7 +192,7 @@ def test_stp_mode_dot_matches_kronecker_oracle(backend, shape, data):
     X = _random(rng, shape, dtype)
     U = _random(rng, (J, K), dtype)
     s = size // K
-    expected = tlt.mode_dot(X, _kron_factor(U, s, side), mode % len(shape))
+    expected = tlt.mode_dot(X, kron_factor(U, s, side), mode % len(shape))
 
     Xb, Ub = to_backend(X, backend), to_backend(U, backend)
     X_before, U_before = to_np(Xb).copy(), to_np(Ub).copy()
@@ -233,7 +228,7 @@ def test_stp_mode_dot_kernel_layouts(backend, layout, side, dtype):
     X = _random(rng, shape, dtype)
     U = _random(rng, (3, K), dtype)
     s = shape[mode] // K
-    expected = tlt.mode_dot(X, _kron_factor(U, s, side), mode)
+    expected = tlt.mode_dot(X, kron_factor(U, s, side), mode)
     out = stp_mode_dot(to_backend(X, backend), to_backend(U, backend), mode, side=side)
     _check_same_kind(out, to_backend(X, backend), dtype)
     _assert_close(out, expected, dtype)
@@ -286,7 +281,7 @@ def test_stp_mode_dot_non_contiguous_torch():
     U = torch.randn(3, 2, dtype=torch.float64, generator=gen).T.contiguous().T[:, :]
     assert not X.is_contiguous()
     for side in ("left", "right"):
-        expected = tlt.mode_dot(X.numpy(), _kron_factor(U.numpy(), 3, side), 2)
+        expected = tlt.mode_dot(X.numpy(), kron_factor(U.numpy(), 3, side), 2)
         np.testing.assert_allclose(stp_mode_dot(X, U, 2, side=side).numpy(), expected)
 
 
