@@ -593,3 +593,27 @@ def test_chain_order_is_the_cheapest_parenthesisation(dims, side):
     _, cost = semitensor.product._chain_order(shapes, [1] * len(shapes), side)
     best, _ = _brute_force_cost(shapes, side)
     assert cost[0][len(shapes) - 1] == pytest.approx(best)
+
+
+@pytest.mark.parametrize("side", SIDES)
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [
+        ((1000, 4, 6), (4, 3)),  # a stack of tiny products: the numba stack kernel
+        ((4, 6), (500, 4, 3)),
+        ((7, 4, 6), (7, 4, 3)),
+        ((1, 4, 6), (9, 4, 3)),
+        ((1, 1, 4, 6), (9, 4, 3)),
+        ((300, 2, 3), (300, 2, 5)),
+    ],
+)
+def test_broadcast_stacks_on_every_route_match_the_definition(shape_a, shape_b, side):
+    rng = np.random.default_rng(11)
+    A, B = rng.standard_normal(shape_a), rng.standard_normal(shape_b)
+    out = stp(A, B, side=side)
+    batch = np.broadcast_shapes(shape_a[:-2], shape_b[:-2])
+    Ab = np.broadcast_to(A, batch + shape_a[-2:]).reshape(-1, *shape_a[-2:])
+    Bb = np.broadcast_to(B, batch + shape_b[-2:]).reshape(-1, *shape_b[-2:])
+    ref = np.stack([kron_stp(a, b, side) for a, b in zip(Ab, Bb)])
+    assert out.shape == batch + ref.shape[1:]
+    np.testing.assert_allclose(out.reshape(ref.shape), ref, rtol=1e-12, atol=1e-12)

@@ -84,7 +84,8 @@ def _compiled(kind, A, B, side, count):
         from . import numba_stp
 
         out = route.run_compiled(numba_stp.stp_stack, A3, B3, side)
-        return None if out is None else out.reshape(tuple(batch) + out.shape[1:])
+        # The kernel sees two 3-d stacks; the broadcast batch shape is the callers'.
+        return None if out is None else out.reshape(tuple(batch) + out.shape[-2:])
     from . import numba_dense
 
     fn = {

@@ -79,7 +79,11 @@ def stp_stack(A, B, side):
     """
     m, n = A.shape[-2:]
     p, q = B.shape[-2:]
-    batch = A.shape[:-2] if A.ndim > B.ndim else B.shape[:-2]
+    # Two stacks of equal order: the longer one sets the batch (the other has one entry).
+    if A.ndim != B.ndim:
+        batch = A.shape[:-2] if A.ndim > B.ndim else B.shape[:-2]
+    else:
+        batch = A.shape[:-2] if math.prod(A.shape[:-2]) >= math.prod(B.shape[:-2]) else B.shape[:-2]
     A3 = np.ascontiguousarray(A.reshape((-1, m, n)))
     B3 = np.ascontiguousarray(B.reshape((-1, p, q)))
     count = max(A3.shape[0], B3.shape[0])
