@@ -186,6 +186,10 @@ def power_reducing_matrix(k, *, dtype=None, like=None):
     return _scatter_ones(xp, device, dtype, (k * k, k), cols * (k + 1), cols)
 
 
+# The most columns (calls of fn) structure_matrix builds: 2^24, a few seconds of calls.
+_MAX_TABLE_COLUMNS = 1 << 24
+
+
 def structure_matrix(fn, arity, k=2, *, dtype=None, like=None):
     """Structure matrix of a k-valued logical operator, built from its truth table.
 
@@ -268,6 +272,13 @@ def structure_matrix(fn, arity, k=2, *, dtype=None, like=None):
     k = _check_k(k)
     xp, device, dtype = resolve_like(like, dtype)
     ncols = k**arity
+    if ncols > _MAX_TABLE_COLUMNS:
+        # fn is called once per column: 2^34 Python calls ran for hours unchecked.
+        raise ValueError(
+            f"structure_matrix(arity={arity}, k={k}) has k**arity = {ncols} columns, one "
+            f"call of fn each; at most {_MAX_TABLE_COLUMNS} are built (use "
+            "semitensor.logic for networks of many variables: it never needs the full table)"
+        )
     rows = []
     # itertools.product varies the last argument fastest: column order c = Σ idx_j k^(r-j).
     for digits in itertools.product(range(k), repeat=arity):

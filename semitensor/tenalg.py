@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ._namespace import as_arrays
-from ._validation import check_mode, check_side
+from ._validation import check_bool, check_mode, check_nonnegative_int, check_side
 
 __all__ = ["unfold", "fold", "mode_dot", "stp_mode_dot", "cheapest_mode_order"]
 
@@ -91,7 +91,9 @@ def fold(matrix, mode, shape):
     (2, 3, 4)
     """
     xp, (matrix,) = as_arrays(matrix, names=["matrix"])
-    shape = tuple(int(s) for s in shape)
+    if not isinstance(shape, (list, tuple)) or not shape:
+        raise TypeError(f"shape must be a non-empty list or tuple of ints; got {shape!r}")
+    shape = tuple(check_nonnegative_int(s, f"shape[{k}]") for k, s in enumerate(shape))
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-d; got shape {tuple(matrix.shape)}")
     mode = check_mode(mode, len(shape))
@@ -176,6 +178,7 @@ def mode_dot(tensor, matrix_or_vector, mode, transpose=False):
     xp, (tensor, u) = as_arrays(tensor, matrix_or_vector, names=["tensor", "matrix_or_vector"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
+    transpose = check_bool(transpose, "transpose")
     vector = u.ndim == 1
     if vector:
         u = xp.reshape(u, (1, u.shape[0]))

@@ -436,3 +436,10 @@ def test_fn_exceptions_propagate():
         structure_matrix(fn, 2)
     with pytest.raises(TypeError):
         structure_matrix(lambda p: p, 2)  # wrong arity: Python's own TypeError
+
+
+def test_structure_matrix_refuses_tables_too_large_to_enumerate():
+    calls = []
+    with pytest.raises(ValueError, match=r"k\*\*arity = 17179869184 columns"):
+        structure_matrix(lambda *a: calls.append(1) or a[0], 34)
+    assert not calls  # refused before the first call

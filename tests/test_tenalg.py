@@ -401,3 +401,23 @@ def test_error_side(backend):
     U = to_backend(np.ones((2, 2)), backend)
     with pytest.raises(ValueError, match=r"side must be 'left' or 'right'; got 'middle'"):
         stp_mode_dot(_x(backend), U, 2, side="middle")
+
+
+@pytest.mark.parametrize(
+    "shape, err, match",
+    [
+        ((2.5, 3, 4), TypeError, r"shape\[0\] must be a non-negative integer; got 2.5"),
+        (("2", 3, 4), TypeError, r"shape\[0\] must be a non-negative integer; got '2'"),
+        ((True, 3, 4), TypeError, r"shape\[0\] must be a non-negative integer; got True"),
+        ((-2, 3, 4), ValueError, r"shape\[0\] must be a non-negative integer; got -2"),
+        ("234", TypeError, r"shape must be a non-empty list or tuple of ints"),
+    ],
+)
+def test_fold_refuses_non_integer_sizes(shape, err, match):
+    with pytest.raises(err, match=match):
+        fold(np.zeros((4, 6)), 2, shape)
+
+
+def test_mode_dot_transpose_must_be_a_bool():
+    with pytest.raises(TypeError, match=r"transpose must be True or False; got 'no'"):
+        mode_dot(np.ones((2, 3)), np.ones((3, 3)), 1, transpose="no")

@@ -106,3 +106,9 @@ def test_bonds_no_unfolding_can_use_are_refused_before_any_work(fit):
     x = np.random.default_rng(2).random((4, 6, 8))  # 192 entries
     with pytest.raises(ValueError, match=r"ranks\[0\] = 2000 exceeds \d+, the largest useful"):
         FITS[fit](x, 2000, 2)
+
+
+@pytest.mark.parametrize("fit", FITS)
+def test_negative_seeds_are_refused_with_the_argument_named(fit):
+    with pytest.raises(ValueError, match=r"random_state must be a non-negative int .*; got -1"):
+        FITS[fit](X, 2, 2, random_state=-1)
