@@ -168,6 +168,9 @@ def prepare_tensor(tensor, min_ndim=2):
             "np.asarray(tensor) to fit the values under the mask"
         )
     xp, (x_in,) = as_arrays(tensor, names=["tensor"])
+    kind = getattr(x_in.dtype, "kind", "f")
+    if kind not in "biufc":
+        raise TypeError(f"tensor must hold real numbers; got an array of dtype {x_in.dtype}")
     if 0 in tuple(x_in.shape):
         raise ValueError(f"tensor must not have a mode of size 0; got shape {tuple(x_in.shape)}")
     if x_in.ndim < min_ndim:

@@ -33,6 +33,14 @@ _SAFE_LOW, _SAFE_HIGH = 1e-100, 1e100
 _FORMATS = {}
 
 
+def check_numeric(arrays, names):
+    """TypeError unless every array holds numbers (bool, int, float or complex)."""
+    for name, a in zip(names, arrays):
+        kind = getattr(getattr(a, "dtype", None), "kind", None)
+        if kind is not None and kind not in "biufc":
+            raise TypeError(f"{name} must hold numbers; got an array of dtype {a.dtype}")
+
+
 def conj(xp, x):
     """Complex conjugate (a no-op on real arrays): norms of complex formats use it."""
     return xp.conj(x) if xp.isdtype(x.dtype, "complex floating") else x
@@ -196,12 +204,15 @@ class _CoreChain(STPFormat):
 
     @staticmethod
     def _core_arrays(cores, title):
-        """``(xp, arrays)`` of a list of at least two cores of one array library."""
+        """``(xp, arrays)`` of a list of at least two numeric cores of one array library."""
         if not isinstance(cores, (list, tuple)):
             raise TypeError(f"cores must be a list or tuple of arrays; got {type(cores).__name__}")
         if len(cores) < 2:
             raise ValueError(f"an {title} needs at least 2 cores; got {len(cores)}")
-        return as_arrays(*cores, names=[f"cores[{k}]" for k in range(len(cores))])
+        names = [f"cores[{k}]" for k in range(len(cores))]
+        xp, arrays = as_arrays(*cores, names=names)
+        check_numeric(arrays, names)
+        return xp, arrays
 
     def named_arrays(self):
         """``{"core_0": G_1, "core_1": G_2, …}`` (what `~semitensor.save` writes)."""
@@ -260,7 +271,19 @@ class _CoreChain(STPFormat):
                 f"{name} indices must be integers (slices are not supported; use "
                 f"to_tensor()); got {index!r}"
             )
-        return self.entries(np.asarray([index], dtype=np.int64))[0]
+        try:
+            return self.entries(np.asarray([index], dtype=np.int64))[0]
+        except ValueError as exc:  # out of range: for x[...] that is an IndexError
+            raise IndexError(str(exc)) from None
+
+    def __iter__(self):
+        # len() counts the cores, so iteration walks them too (x[i, j, k] is an entry).
+        return iter(self.cores)
+
+    @property
+    def cores(self):
+        """The cores (a tuple: replace the format, not its cores, to change them)."""
+        return self._cores
 
 
 def reconstruct(decomposition):

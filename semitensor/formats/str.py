@@ -120,7 +120,7 @@ class STRTensor(_CoreChain):
         ts = check_t(t, len(arrays) - 1, what="core after the first")
         shape, ranks = _check_cores(arrays, ts)
         self._xp = xp
-        self.cores = tuple(arrays)
+        self._cores = tuple(arrays)
         super().__init__(shape, ranks, ts, side)
 
     def _split(self):

@@ -158,7 +158,7 @@ class STTTensor(_CoreChain):
             ts = check_t(t, n - 2, what="interior core")
         shape, bonds = _check_cores(arrays, ts)
         self._xp = xp
-        self.cores = tuple(arrays)
+        self._cores = tuple(arrays)
         super().__init__(shape, bonds, ts, side)
 
     def _split(self):

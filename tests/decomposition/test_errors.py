@@ -112,3 +112,17 @@ def test_bonds_no_unfolding_can_use_are_refused_before_any_work(fit):
 def test_negative_seeds_are_refused_with_the_argument_named(fit):
     with pytest.raises(ValueError, match=r"random_state must be a non-negative int .*; got -1"):
         FITS[fit](X, 2, 2, random_state=-1)
+
+
+@pytest.mark.parametrize("fit", FITS)
+@pytest.mark.parametrize("dtype", ["<U1", object])
+def test_fits_refuse_non_numeric_tensors(fit, dtype):
+    x = np.full((2, 2, 2), "1", dtype=dtype)
+    with pytest.raises(TypeError, match=r"tensor must hold real numbers; got an array of dtype"):
+        FITS[fit](x, 2, 1)
+
+
+@pytest.mark.parametrize("fit", FITS)
+def test_long_double_tensors_are_fitted_in_float64(fit):
+    dec = FITS[fit](X.astype(np.longdouble), 2, 2)
+    assert np.isfinite(dec.info.rel_error) and dec.info.rel_error < 1

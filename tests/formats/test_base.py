@@ -92,3 +92,31 @@ def test_unsigned_indices_beyond_int64_are_out_of_range():
     with pytest.raises(ValueError, match=r"indices\[1\] = \(9223372036854775809, 0, 0\)"):
         x.entries(idx)
     assert float(x.entries(idx[:1])[0]) == pytest.approx(x.to_tensor()[0, 1, 2])
+
+
+def _stt():
+    rng = np.random.default_rng(9)
+    return STTTensor([rng.standard_normal(s) for s in [(1, 3, 4), (2, 2, 2), (4, 3, 1)]], 2)
+
+
+def test_out_of_range_subscripts_are_index_errors():
+    with pytest.raises(IndexError, match=r"indices\[0\] = \(4, 0, 0\) is out of range"):
+        _stt()[4, 0, 0]
+
+
+def test_iteration_walks_the_cores_that_len_counts():
+    x = _stt()
+    assert len(list(x)) == len(x) == 3
+    assert all(a is b for a, b in zip(x, x.cores))
+
+
+def test_cores_cannot_be_replaced_behind_the_validation():
+    x = _stt()
+    with pytest.raises(AttributeError):
+        x.cores = ()
+
+
+@pytest.mark.parametrize("bad", ["abc", np.array([["a", "b"]]), np.ones((2, 2), dtype=object)])
+def test_formats_refuse_non_numeric_arrays(bad):
+    with pytest.raises(TypeError, match=r"core must hold numbers; got an array of dtype"):
+        STTuTensor(bad, [np.ones((2, 1))] * np.ndim(bad), 1)
