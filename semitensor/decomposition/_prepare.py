@@ -21,6 +21,7 @@ from .._validation import (
     check_callback,
     check_choice,
     check_eps,
+    check_finite,
     check_nonnegative_int,
     check_positive_int,
     check_rank_list,
@@ -182,7 +183,7 @@ def prepare_tensor(tensor, min_ndim=2):
         )
     if is_torch(x_in):
         x_in = x_in.detach()
-    _check_finite_cheaply(xp, x_in)
+    check_finite(xp, x_in, "tensor")
     device = device_of(x_in)
     # The fits only read the tensor, so float64 input is used as it is (a memory-mapped
     # .npy stays on disk); any other dtype costs one float64 copy.
@@ -195,17 +196,6 @@ def prepare_tensor(tensor, min_ndim=2):
 # Entries beyond these magnitudes are rescaled before a fit: a norm squares them, so
 # 1e-170 underflowed to an "exact" fit with zero cores and 1e154 overflowed to NaN.
 _SMALLEST, _LARGEST = 1e-100, 1e100
-
-
-def _check_finite_cheaply(xp, x):
-    """Refuse NaN/Inf from two reductions (NaN propagates through max and min).
-
-    ``isfinite(x)`` would allocate a boolean array of the tensor's size first.
-    """
-    if not xp.isdtype(x.dtype, "real floating") or x.size == 0:
-        return
-    if not (math.isfinite(float(xp.max(x))) and math.isfinite(float(xp.min(x)))):
-        raise ValueError("tensor contains NaN or Inf; decompositions need finite input")
 
 
 def _rescaled(xp, x):
