@@ -89,8 +89,9 @@ def resolve_like(like=None, dtype=None, default_dtype="float64"):
     like : array, optional
         Array whose namespace and device the result should share. ``None`` means numpy.
     dtype : dtype or str, optional
-        Requested dtype; strings such as ``"float32"`` or ``"bool"`` are looked up in
-        the namespace. Defaults to ``default_dtype``.
+        Requested dtype: a numpy or torch dtype, or a name numpy understands
+        (``"float32"``, ``"bool"``, ``"f8"``, ``"int"``), mapped by its canonical
+        name into the namespace of ``like``. Defaults to ``default_dtype``.
 
     Returns
     -------
@@ -108,17 +109,37 @@ def resolve_like(like=None, dtype=None, default_dtype="float64"):
         )
     if dtype is None:
         dtype = default_dtype
-    if isinstance(dtype, str):
-        name = dtype
-        if name == "bool":
-            dtype = xp.bool
-        elif hasattr(xp, name):
-            dtype = getattr(xp, name)
-        else:
-            raise TypeError(f"dtype {name!r} is not a dtype of {xp.__name__}")
-    elif xp is array_api_compat.array_namespace(np.empty(0)):
-        dtype = np.dtype(dtype)
-    return xp, device, dtype
+    return xp, device, _dtype_in(xp, dtype)
+
+
+# The dtypes the array API (and torch) spells the same way; anything else (object,
+# strings, datetimes, structured) has no meaning for a matrix of the STP algebra.
+_DTYPE_NAMES = (
+    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "complex64", "complex128",
+)  # fmt: skip
+
+
+def _dtype_in(xp, dtype):
+    """``dtype`` (a name numpy understands, a numpy or torch dtype) as a dtype of ``xp``."""
+    text = str(dtype)
+    if text.startswith("torch."):
+        name = text[len("torch.") :]
+    else:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = None
+    if name not in _DTYPE_NAMES:
+        raise TypeError(
+            f"dtype must name a boolean, integer, floating or complex dtype "
+            f"({', '.join(_DTYPE_NAMES)}, or a numpy alias such as 'f8'); got {dtype!r}"
+        )
+    if xp is array_api_compat.array_namespace(np.empty(0)):
+        return np.dtype(name)
+    if not hasattr(xp, name):
+        raise TypeError(f"dtype {name!r} is not available in {xp.__name__}; got {dtype!r}")
+    return getattr(xp, name)
 
 
 def is_torch(x):

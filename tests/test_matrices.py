@@ -280,6 +280,30 @@ def test_dtype_namespace_object(ctor):
     assert out.dtype == np.int32
 
 
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [("f8", "float64"), ("int", "int64"), ("float", "float64"), ("e", "float16"), ("?", "bool")],
+)
+def test_dtype_numpy_aliases_map_to_canonical_names(backend, alias, name):
+    # Aliases go through numpy's parser, then by canonical name into the namespace,
+    # so they mean the same on torch as on numpy.
+    out = swap_matrix(2, 3, dtype=alias, like=_like(backend))
+    assert str(out.dtype).replace("torch.", "") == name
+
+
+@pytest.mark.parametrize("bad", ["sum", "ndarray", "pi", "U3", "M8", "O", object, str])
+def test_dtype_that_is_not_numeric_is_refused_naming_it(backend, bad):
+    # Before: "sum" and "e" were looked up with getattr on the namespace.
+    with pytest.raises(TypeError, match=r"dtype must name a boolean, integer, floating"):
+        swap_matrix(2, 3, dtype=bad, like=_like(backend))
+
+
+@pytest.mark.skipif(torch is None, reason="torch not installed")
+def test_dtype_of_the_other_library_is_translated():
+    assert swap_matrix(2, 3, dtype=torch.float32).dtype == np.float32
+    assert swap_matrix(2, 3, dtype=np.float32, like=torch.zeros(1)).dtype == torch.float32
+
+
 @pytest.mark.skipif(torch is None, reason="torch not installed")
 @pytest.mark.parametrize("ctor", list(CONSTRUCTORS))
 def test_torch_dtype_and_device(ctor):
@@ -347,7 +371,7 @@ def test_import_does_not_import_torch():
             r"k must be a positive integer; got None",
         ),
         (lambda: swap_matrix(2, 2, like=[1, 2]), TypeError, r"like must be an array.*list"),
-        (lambda: swap_matrix(2, 2, dtype="float77"), TypeError, r"dtype 'float77' is not"),
+        (lambda: swap_matrix(2, 2, dtype="float77"), TypeError, r"dtype must name.*got 'float77'"),
         (
             lambda: structure_matrix("and", 2),
             TypeError,
