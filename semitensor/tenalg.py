@@ -304,5 +304,9 @@ def cheapest_mode_order(sizes_in, sizes_out, rows):
     >>> cheapest_mode_order([2, 8, 4], [16, 4, 4], [8, 2, 2])  # shrink mode 1 first
     [1, 2, 0]
     """
-    keys = [(o / i - 1.0) / r for i, o, r in zip(sizes_in, sizes_out, rows)]
+    # A product that empties the tensor goes first: everything after it costs nothing.
+    keys = [
+        (o / i - 1.0) / r if i and o and r else -math.inf
+        for i, o, r in zip(sizes_in, sizes_out, rows)
+    ]
     return sorted(range(len(keys)), key=keys.__getitem__)

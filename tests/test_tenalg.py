@@ -421,3 +421,12 @@ def test_fold_refuses_non_integer_sizes(shape, err, match):
 def test_mode_dot_transpose_must_be_a_bool():
     with pytest.raises(TypeError, match=r"transpose must be True or False; got 'no'"):
         mode_dot(np.ones((2, 3)), np.ones((3, 3)), 1, transpose="no")
+
+
+def test_cheapest_mode_order_puts_an_emptying_product_first():
+    # Before: a zero size in or out raised ZeroDivisionError.
+    from semitensor.tenalg import cheapest_mode_order
+
+    assert cheapest_mode_order([2, 0, 4], [16, 3, 4], [8, 3, 2])[0] == 1
+    assert cheapest_mode_order([2, 8, 4], [16, 0, 4], [8, 0, 2])[0] == 1
+    assert sorted(cheapest_mode_order([0, 0], [0, 0], [0, 0])) == [0, 1]

@@ -41,6 +41,21 @@ def check_numeric(arrays, names):
             raise TypeError(f"{name} must hold numbers; got an array of dtype {a.dtype}")
 
 
+def check_nonempty(arrays, names):
+    """ValueError if an array has a zero-sized axis.
+
+    A zero rank or mode size describes an empty or identically zero tensor, which no
+    format needs to store, and which `load` refuses: refusing it here keeps every
+    method (``repr``, `compression_ratio`, `to_tensor`, `norm`) defined.
+    """
+    for name, a in zip(names, arrays):
+        if 0 in tuple(a.shape):
+            raise ValueError(
+                f"{name} has shape {tuple(a.shape)}; every rank and mode size of a "
+                "format must be at least 1"
+            )
+
+
 def conj(xp, x):
     """Complex conjugate (a no-op on real arrays): norms of complex formats use it."""
     return xp.conj(x) if xp.isdtype(x.dtype, "complex floating") else x
@@ -212,6 +227,7 @@ class _CoreChain(STPFormat):
         names = [f"cores[{k}]" for k in range(len(cores))]
         xp, arrays = as_arrays(*cores, names=names)
         check_numeric(arrays, names)
+        check_nonempty(arrays, names)
         return xp, arrays
 
     def named_arrays(self):

@@ -13,7 +13,7 @@ import math
 from .._namespace import as_arrays, device_of
 from .._validation import check_t
 from ..tenalg import cheapest_mode_order, stp_mode_dot
-from ._base import STPFormat, check_numeric, conj, real
+from ._base import STPFormat, check_nonempty, check_numeric, conj, real
 
 __all__ = ["STTuTensor", "sttu_to_tensor"]
 
@@ -113,6 +113,7 @@ class STTuTensor(STPFormat):
         names = ["core"] + [f"factors[{n}]" for n in range(len(factors))]
         xp, arrays = as_arrays(core, *factors, names=names)
         check_numeric(arrays, names)
+        check_nonempty(arrays, names)
         core, factors = arrays[0], tuple(arrays[1:])
         if core.ndim != len(factors):
             raise ValueError(

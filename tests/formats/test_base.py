@@ -120,3 +120,23 @@ def test_cores_cannot_be_replaced_behind_the_validation():
 def test_formats_refuse_non_numeric_arrays(bad):
     with pytest.raises(TypeError, match=r"core must hold numbers; got an array of dtype"):
         STTuTensor(bad, [np.ones((2, 1))] * np.ndim(bad), 1)
+
+
+ZERO_SIZED = {
+    "stt mode 0": lambda z: STTTensor([z((1, 0, 2)), z((2, 3, 1))], 1),
+    "stt rank 0": lambda z: STTTensor([z((1, 3, 0)), z((0, 3, 1))], 1),
+    "str rank 0": lambda z: STRTensor([z((0, 3, 2)), z((2, 3, 0))], 1),
+    "sttu rank 0": lambda z: STTuTensor(z((2, 2, 0)), [z((3, 2)), z((3, 2)), z((4, 0))], 1),
+    "sttu mode 0": lambda z: STTuTensor(z((2, 2, 1)), [z((0, 2)), z((3, 2)), z((4, 1))], 1),
+}
+
+
+@pytest.mark.parametrize("case", list(ZERO_SIZED))
+def test_zero_sized_formats_are_refused_at_construction(backend, case):
+    # Before: built, then repr/compression_ratio/to_tensor/norm raised ZeroDivisionError
+    # or a mode-product error, and a saved one could not be loaded.
+    def zeros(shape):
+        return to_backend(np.zeros(shape), backend)
+
+    with pytest.raises(ValueError, match=r"has shape \(.*0.*\); every rank and mode size"):
+        ZERO_SIZED[case](zeros)
