@@ -138,6 +138,8 @@ def check_init(init, cls, settings, *, shape, bonds, t, side):
                 f"init must match the fit: shape {shape}, ranks {bonds}, t={t}, "
                 f"side={side!r}; got {init!r}"
             )
+        for k, core in enumerate(init.cores):
+            check_finite(array_api_compat.array_namespace(core), core, f"init.cores[{k}]")
     elif not (isinstance(init, str) and init in ("svd", "random")):
         raise ValueError(f"init must be 'svd', 'random' or an {cls.__name__}; got {init!r}")
     if settings.method == "svd" and not (isinstance(init, str) and init == "svd"):

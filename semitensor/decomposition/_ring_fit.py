@@ -29,7 +29,7 @@ from ._linalg import contig, small_blas, vdot
 from ._prepare import like_tensor
 from ._progress import SweepBar
 from ._ring_als import Ring, Sweeper, exact_error, largest_merged_block, two_core_cost_ratio
-from ._starts import random_ring, tr_svd
+from ._starts import balanced_start, random_ring, tr_svd
 from ._stopping import exact_level, logger, out_of_reach, settled
 from .fitinfo import FitInfo
 
@@ -252,7 +252,7 @@ def _fit_tensor_ring(tensor, ranks, settings, wrap):
     best = None
     for restart in range(s.n_restarts):
         if restart == 0 and not isinstance(s.init, str):
-            start = like_tensor(s.init, tensor)
+            start = balanced_start(like_tensor(s.init, tensor), norm)
         elif restart == 0 and s.init == "svd":
             start = tr_svd(tensor, ranks, s.rng)
         else:

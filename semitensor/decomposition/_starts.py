@@ -67,6 +67,27 @@ def random_ring(shape, ranks, rng, scale=1.0, like=None):
     return [xp.asarray(c, **on(like)) for c in cores]
 
 
+def balanced_start(cores, norm):
+    """A user's start with its cores' magnitudes balanced, when they are extreme.
+
+    ALS's iterates do not depend on how a start's scale is split between its cores
+    (each update solves for one core given the others), but its Gram matrices do:
+    cores of magnitude 1e100 overflow them and LAPACK fails. So when a core's largest
+    entry, or their product against the data's norm, is beyond ``2**±200``, each core
+    is rescaled (its direction kept) so that its largest entry is ``norm**(1/N)``.
+    Only the recorded error of the start changes.
+    """
+    xp = array_api_compat.array_namespace(cores[0])
+    peaks = [float(xp.max(xp.abs(c))) for c in cores]
+    if min(peaks) == 0.0 or norm == 0.0:
+        return cores  # a zero core carries no scale to balance
+    logs = [math.log2(p) for p in peaks]
+    target = math.log2(norm) / len(cores)
+    if max(map(abs, logs)) < 200 and abs(sum(logs) - len(cores) * target) < 200:
+        return cores
+    return [(c / p) * 2.0**target for c, p in zip(cores, peaks)]
+
+
 def ring_to_tensor(cores):
     """Full tensor of a ring, by left-to-right GEMMs and one final trace (cores' library)."""
     xp = array_api_compat.array_namespace(*cores)

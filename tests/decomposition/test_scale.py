@@ -37,3 +37,45 @@ def test_one_entry_at_the_largest_float(fit):
     dec = FITS[fit](x)
     assert np.all(np.isfinite(dec.info.errors)) and dec.info.rel_error < 1e-12
     assert dec.to_tensor()[0, 0, 0] == pytest.approx(x[0, 0, 0], rel=1e-10)
+
+
+RING_FITS = {"stt": (stt_decompose, [4, 4]), "str": (str_decompose, [4, 4, 4])}
+
+
+def _scaled_start(fit, x, scales, poison=None):
+    decompose, ranks = RING_FITS[fit]
+    start = decompose(x, ranks, 2, method="svd")
+    arrays = dict(start.named_arrays())
+    for k, (key, scale) in enumerate(zip(sorted(arrays), scales)):
+        arrays[key] = arrays[key] * scale
+        if poison is not None and k == 1:
+            arrays[key] = arrays[key] + poison  # NaN or Inf spreads to the whole core
+    return type(start).from_named_arrays(arrays, start.t, start.side)
+
+
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fit", RING_FITS)
+@pytest.mark.parametrize(
+    "scales", [(1e300,) * 3, (1e100,) * 3, (1e-300,) * 3, (1e250, 1e-250, 1e250)]
+)
+def test_an_init_of_extreme_magnitude_follows_the_unit_start(fit, scales, backend):
+    # Before: LAPACK printed "DLASCL parameter number 4 had an illegal value" and the fit
+    # raised LinAlgError (huge cores) or started from an underflowed zero ring (tiny).
+    x = to_backend(np.random.default_rng(2).standard_normal((8, 6, 4)), backend)
+    decompose, ranks = RING_FITS[fit]
+    ref = decompose(x, ranks, 2, init=_scaled_start(fit, x, (1, 1, 1)), n_iter_max=4, warmup=0)
+    dec = decompose(x, ranks, 2, init=_scaled_start(fit, x, scales), n_iter_max=4, warmup=0)
+    assert np.all(np.isfinite(dec.info.errors))
+    np.testing.assert_allclose(dec.info.errors[1:], ref.info.errors[1:], rtol=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fit", RING_FITS)
+@pytest.mark.parametrize("poison", [np.nan, np.inf])
+def test_an_init_holding_nan_or_inf_is_refused_naming_the_core(fit, poison, backend):
+    x = to_backend(np.random.default_rng(2).standard_normal((8, 6, 4)), backend)
+    decompose, ranks = RING_FITS[fit]
+    init = _scaled_start(fit, x, (1, 1, 1), poison=poison)
+    with pytest.raises(ValueError, match=r"init\.cores\[1\] contains NaN or Inf"):
+        decompose(x, ranks, 2, init=init)
