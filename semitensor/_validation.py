@@ -90,6 +90,11 @@ def check_finite(xp, x, name):
     Two reductions, since NaN propagates through max and min: ``isfinite(x)`` would
     first allocate a boolean array of the tensor's size.
     """
+    if getattr(getattr(x, "device", None), "type", None) == "meta":
+        raise ValueError(
+            f"{name} is a torch tensor on the meta device, which holds no values; "
+            "decompositions need data (move it to 'cpu' or 'cuda' first)"
+        )
     if not xp.isdtype(x.dtype, ("real floating", "complex floating")) or x.size == 0:
         return
     if xp.isdtype(x.dtype, "complex floating"):

@@ -269,3 +269,22 @@ def test_zero_tensor_on_device(fit, device):
     assert res.info.stop_reason == "exact"
     assert all(c.dtype == torch.float32 and c.device.type == device for c in res.cores)
     assert not torch.any(res.to_tensor())
+
+
+@pytest.mark.parametrize("fit", ["sttu", "stt", "str"])
+def test_meta_tensors_are_refused_before_any_computation(fit):
+    # Before: RuntimeError "Tensor.item() cannot be called on meta tensors".
+    from semitensor.decomposition.sttu import sttu_decompose
+
+    decompose = {"sttu": sttu_decompose, "stt": stt_decompose, "str": str_decompose}[fit]
+    x = torch.empty((6, 8, 4), device="meta", dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"tensor is a torch tensor on the meta device"):
+        decompose(x, [2, 2, 2] if fit == "sttu" else 4, 2)
+
+
+def test_meta_init_cores_are_refused_naming_them():
+    x = torch.as_tensor(noisy_ring((6, 8, 4), (1, 4, 4, 1), 0))
+    start = stt_decompose(x, [4, 4], 2, method="svd")
+    meta = STTTensor([c.to("meta") for c in start.cores], start.t)
+    with pytest.raises(ValueError, match=r"init\.cores\[0\] is a torch tensor on the meta"):
+        stt_decompose(x, [4, 4], 2, init=meta)
