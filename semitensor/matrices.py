@@ -20,6 +20,7 @@ import numbers
 
 import numpy as np
 
+from ._memory import check_allocation
 from ._namespace import resolve_like
 from ._validation import check_positive_int
 
@@ -28,7 +29,7 @@ __all__ = ["swap_matrix", "power_reducing_matrix", "structure_matrix", "logical_
 
 def _scatter_ones(xp, device, dtype, shape, rows, cols):
     """Return a ``shape`` matrix of zeros with ones at ``(rows[i], cols[i])``."""
-    out = xp.zeros(shape, dtype=dtype, device=device)
+    out = xp.zeros(shape, dtype=dtype, device=device)  # callers checked the size
     out[rows, cols] = 1
     return out
 
@@ -127,6 +128,9 @@ def swap_matrix(m, n, *, dtype=None, like=None):
     m = check_positive_int(m, "m")
     n = check_positive_int(n, "n")
     xp, device, dtype = resolve_like(like, dtype)
+    check_allocation(
+        f"swap_matrix({m}, {n}) has shape {(m * n, m * n)}", (m * n,) * 2, dtype, device
+    )
     cols = xp.arange(m * n, device=device)  # column c = i*n + j carries x_i y_j
     rows = (cols % n) * m + cols // n  # ... to index j*m + i of y ⊗ x
     return _scatter_ones(xp, device, dtype, (m * n, m * n), rows, cols)
@@ -182,6 +186,9 @@ def power_reducing_matrix(k, *, dtype=None, like=None):
     """
     k = check_positive_int(k, "k")
     xp, device, dtype = resolve_like(like, dtype)
+    check_allocation(
+        f"power_reducing_matrix({k}) has shape {(k * k, k)}", (k * k, k), dtype, device
+    )
     cols = xp.arange(k, device=device)
     return _scatter_ones(xp, device, dtype, (k * k, k), cols * (k + 1), cols)
 
@@ -347,6 +354,7 @@ def logical_vector(value, k=2, *, dtype=None, like=None):
             f"got {value!r} of type {type(value).__name__}"
         )
     xp, device, dtype = resolve_like(like, dtype)
+    check_allocation(f"logical_vector(k={k}) has shape {(k,)}", (k,), dtype, device)
     out = xp.zeros((k,), dtype=dtype, device=device)
     out[index] = 1
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ._memory import check_allocation
 from ._namespace import as_arrays
 from ._validation import check_bool, check_mode, check_nonnegative_int, check_side
 
@@ -204,6 +205,14 @@ def _semi_mode_product(xp, tensor, u, mode, s, side):
     """``tensor ×_mode (U ⊗ I_s)`` (left) or ``(I_s ⊗ U)`` (right) without the Kronecker."""
     tensor, u = _promote(xp, tensor, u)
     shape = tuple(tensor.shape)
+    new = shape[:mode] + (u.shape[0] * s,) + shape[mode + 1 :]
+    check_allocation(
+        f"the mode-{mode} product of a tensor of shape {shape} and a matrix of shape "
+        f"{tuple(u.shape)} has shape {new}",
+        new,
+        tensor.dtype,
+        getattr(tensor, "device", None),
+    )
     pre = math.prod(shape[:mode])
     post = math.prod(shape[mode + 1 :])
     j, k = u.shape

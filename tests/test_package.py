@@ -13,7 +13,7 @@ SOURCES = sorted(PACKAGE.rglob("*.py"))
 
 # Root-level modules every layer may use: the array namespace, the argument
 # vocabulary, randomness, warnings and the kernels behind product.py.
-INFRASTRUCTURE = {"_namespace", "_validation", "_random", "exceptions", "_kernels"}
+INFRASTRUCTURE = {"_namespace", "_validation", "_random", "_memory", "exceptions", "_kernels"}
 
 # Who may import whom (by top-level part of semitensor): data flows one way.
 LAYERS = {

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-import os
-
 import numpy as np
 
+from .._memory import check_allocation
 from .plans import batch_shape, out_shape
 
 __all__ = ["check_operand", "check_fits"]
@@ -48,34 +46,18 @@ _KIND_NAMES = {
 }
 
 
-def _physical_memory():
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # not a POSIX system
-        return None
-
-
-_MEMORY = _physical_memory()
-
-
 def check_fits(A, B):
     """MemoryError before any work when the product is larger than the host's memory.
 
     Without it, ``stp(rand(1, 9973), rand(9967, 1))``-sized products spent seconds
     building plans before failing (issue 17); accelerator memory is left to torch.
     """
-    device = getattr(A, "device", None)
-    if _MEMORY is None or getattr(device, "type", "cpu") != "cpu":
-        return
     rows, cols = out_shape(*A.shape[-2:], *B.shape[-2:])
     lead = batch_shape(A.shape[:-2], B.shape[:-2])
-    batch = math.prod(lead)
-    itemsize = A.itemsize if isinstance(A, np.ndarray) else A.element_size()
-    nbytes = batch * rows * cols * itemsize
-    if nbytes > _MEMORY:
-        raise MemoryError(
-            f"the STP of shapes {tuple(A.shape)} and {tuple(B.shape)} has shape "
-            f"{lead}"
-            f" + {(rows, cols)}: {nbytes / 2**30:.1f} GiB, more than this machine's "
-            f"{_MEMORY / 2**30:.1f} GiB of memory"
-        )
+    check_allocation(
+        f"the STP of shapes {tuple(A.shape)} and {tuple(B.shape)} has shape {lead}"
+        f" + {(rows, cols)}",
+        (*lead, rows, cols),
+        A.dtype,
+        getattr(A, "device", None),
+    )

@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from .._memory import check_allocation
 from .._namespace import as_arrays, is_torch, namespace_of, to_numpy
 from .._validation import check_side
 
@@ -156,6 +157,15 @@ class STPFormat:
     def to_tensor(self):
         """Return the full tensor (same array library, dtype and device as the format)."""
         raise NotImplementedError
+
+    def _check_full_size(self, like):
+        """MemoryError at once when the full tensor (of ``like``'s dtype) cannot fit."""
+        check_allocation(
+            f"the full tensor of this {self.title} has shape {self._shape}",
+            self._shape,
+            like.dtype,
+            getattr(like, "device", None),
+        )
 
     def norm(self):
         """Frobenius norm of the full tensor, as a 0-d array of the format's library.

@@ -142,6 +142,7 @@ class STRTensor(_CoreChain):
         smallest; one GEMM over ``(R_m, R_0)`` then writes the output and closes the
         trace. ``G ⊗ I_t`` is never formed.
         """
+        self._check_full_size(self.cores[0])
         xp = self._xp
         n, r0 = len(self.cores), self._ranks[0]
         m = self._split()

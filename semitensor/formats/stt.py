@@ -183,6 +183,7 @@ class STTTensor(_CoreChain):
         the peak memory is the output plus two partial products (each at most
         ``R_k·∏ I`` on its side). ``G ⊗ I_t`` is never formed.
         """
+        self._check_full_size(self.cores[0])
         xp = self._xp
         n = len(self.cores)
         m = self._split()

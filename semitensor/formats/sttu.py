@@ -180,6 +180,7 @@ class STTuTensor(STPFormat):
         A sequence of `~semitensor.tenalg.stp_mode_dot` calls in the order chosen by
         `cheapest_mode_order`; ``U_n ⊗ I_{t_n}`` is never formed.
         """
+        self._check_full_size(self._core)
         rows = [u.shape[0] for u in self._factors]
         out = self._core
         for n in cheapest_mode_order(self.ranks, self.shape, rows):
