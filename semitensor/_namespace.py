@@ -71,13 +71,22 @@ def as_arrays(*objs, names=None):
     xp = namespace_of(*objs, names=names)
     ref = next((o for o in objs if _is_array(o)), None)
     out = []
-    for o in objs:
+    for i, o in enumerate(objs):
         if _is_array(o):
             out.append(o)
-        elif ref is None:
-            out.append(xp.asarray(np.asarray(o)))
+            continue
+        try:
+            host = np.asarray(o)
+        except (ValueError, TypeError) as exc:
+            name = names[i] if names is not None else f"argument {i}"
+            raise TypeError(
+                f"{name} cannot be read as a numeric array ({exc}); ragged nested "
+                "lists are not arrays"
+            ) from None
+        if ref is None:
+            out.append(xp.asarray(host))
         else:
-            out.append(xp.asarray(np.asarray(o), device=device_of(ref)))
+            out.append(xp.asarray(host, device=device_of(ref)))
     return xp, out
 
 

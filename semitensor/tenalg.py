@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from ._kernels.guards import check_operand
 from ._memory import check_allocation
 from ._namespace import as_arrays
 from ._validation import check_bool, check_mode, check_nonnegative_int, check_side
@@ -18,6 +19,13 @@ __all__ = ["unfold", "fold", "mode_dot", "stp_mode_dot", "cheapest_mode_order"]
 # Below this many trailing entries per batch, one large GEMM on a transposed copy
 # beats a stack of thin GEMMs (measured on numpy/OpenBLAS, 2 cores).
 _BATCHED_MIN_COLS = 32
+
+
+def _operands(objs, names):
+    """``as_arrays`` after refusing masked and non-numeric operands by their names."""
+    for o, name in zip(objs, names):
+        check_operand(o, name)
+    return as_arrays(*objs, names=names)
 
 
 def _check_tensor(xp, tensor, name="tensor", min_ndim=1):
@@ -57,7 +65,7 @@ def unfold(tensor, mode):
     >>> bool((fold(unfold(X, 1), 1, X.shape) == X).all())
     True
     """
-    xp, (tensor,) = as_arrays(tensor, names=["tensor"])
+    xp, (tensor,) = _operands([tensor], ["tensor"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
     # An explicit column count, not -1: reshape cannot infer -1 for an empty tensor.
@@ -91,7 +99,7 @@ def fold(matrix, mode, shape):
     >>> fold(np.zeros((4, 6)), 2, (2, 3, 4)).shape
     (2, 3, 4)
     """
-    xp, (matrix,) = as_arrays(matrix, names=["matrix"])
+    xp, (matrix,) = _operands([matrix], ["matrix"])
     if not isinstance(shape, (list, tuple)) or not shape:
         raise TypeError(f"shape must be a non-empty list or tuple of ints; got {shape!r}")
     shape = tuple(check_nonnegative_int(s, f"shape[{k}]") for k, s in enumerate(shape))
@@ -176,7 +184,7 @@ def mode_dot(tensor, matrix_or_vector, mode, transpose=False):
     >>> bool(np.allclose(unfold(Y, 1), U @ unfold(X, 1)))
     True
     """
-    xp, (tensor, u) = as_arrays(tensor, matrix_or_vector, names=["tensor", "matrix_or_vector"])
+    xp, (tensor, u) = _operands([tensor, matrix_or_vector], ["tensor", "matrix_or_vector"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
     transpose = check_bool(transpose, "transpose")
@@ -220,8 +228,13 @@ def _semi_mode_product(xp, tensor, u, mode, s, side):
         x3 = xp.reshape(tensor, (pre, k, s * post))
     else:  # i_n = sigma*K + k: U acts on the fast digit
         x3 = xp.reshape(tensor, (pre * s, k, post))
-    out = _contract_middle(xp, x3, u)
-    return xp.reshape(out, shape[:mode] + (j * s,) + shape[mode + 1 :])
+    if tensor.dtype == xp.bool:
+        # The Boolean product (OR of ANDs), as numpy's matmul gives it; torch has no
+        # Boolean GEMM. Counts of true terms are exact in float32 below 2^24 terms.
+        out = _contract_middle(xp, xp.astype(x3, xp.float32), xp.astype(u, xp.float32)) > 0
+    else:
+        out = _contract_middle(xp, x3, u)
+    return xp.reshape(out, new)
 
 
 def stp_mode_dot(tensor, matrix, mode, side="left"):
@@ -271,7 +284,7 @@ def stp_mode_dot(tensor, matrix, mode, side="left"):
     True
     """
     side = check_side(side)
-    xp, (tensor, u) = as_arrays(tensor, matrix, names=["tensor", "matrix"])
+    xp, (tensor, u) = _operands([tensor, matrix], ["tensor", "matrix"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
     u = _matrix_operand(xp, u, False)

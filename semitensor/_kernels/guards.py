@@ -14,8 +14,8 @@ def check_operand(x, name):
     """TypeError naming the operand for input numpy would take but the STP cannot."""
     if isinstance(x, np.ma.MaskedArray):
         raise TypeError(
-            f"{name} is a masked array; the STP has no rule for masked entries: pass "
-            "x.filled(value) or x.data explicitly"
+            f"{name} is a masked array, and the STP algebra has no rule for masked "
+            "entries: pass x.filled(value) or x.data explicitly"
         )
     if isinstance(x, np.ndarray):
         arr = x
@@ -32,7 +32,7 @@ def check_operand(x, name):
     if arr.dtype.kind not in "biufc":
         raise TypeError(
             f"{name} has dtype {arr.dtype} ({_KIND_NAMES.get(arr.dtype.kind, 'non-numeric')}); "
-            "the STP needs Boolean, integer, real or complex entries"
+            "the STP algebra needs Boolean, integer, real or complex entries"
         )
 
 

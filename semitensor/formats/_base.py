@@ -37,6 +37,11 @@ _FORMATS = {}
 def check_numeric(arrays, names):
     """TypeError unless every array holds numbers (bool, int, float or complex)."""
     for name, a in zip(names, arrays):
+        if isinstance(a, np.ma.MaskedArray):
+            raise TypeError(
+                f"{name} is a masked array; a format's cores are plain arrays: pass "
+                "x.filled(value) or x.data explicitly"
+            )
         kind = getattr(getattr(a, "dtype", None), "kind", None)
         if kind is not None and kind not in "biufc":
             raise TypeError(f"{name} must hold numbers; got an array of dtype {a.dtype}")
