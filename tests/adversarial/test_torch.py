@@ -22,7 +22,9 @@ FITS = ["stt_decompose", "str_decompose", "sttu_decompose"]
 TORCH_KINDS = {
     "tensor": torch.as_tensor,
     "non-contiguous": lambda a: torch.as_tensor(np.repeat(a, 2, axis=-1))[..., ::2],
-    "transposed view": lambda a: torch.as_tensor(np.ascontiguousarray(a.T)).T,
+    "transposed view": lambda a: torch.as_tensor(np.ascontiguousarray(a.T)).permute(
+        *range(a.ndim - 1, -1, -1)
+    ),
     "requires_grad": lambda a: torch.as_tensor(a).requires_grad_(True),
 }
 
