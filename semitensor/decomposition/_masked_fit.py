@@ -27,54 +27,87 @@ from ._starts import random_ring, tr_svd
 from ._stopping import exact_level, logger, out_of_reach, settled
 from .fitinfo import FitInfo
 
-__all__ = ["take_mask", "fit_masked_ring", "samples_of", "PATIENCE"]
+__all__ = ["take_mask", "MaskedData", "fit_masked_ring", "samples_of", "PATIENCE"]
 
 #: Sweeps without a better held-out error after which a fit with validation stops.
 PATIENCE = 5
 _EXACT = exact_level(2.0**-52)
 
 
-def take_mask(tensor, mask, name="mask"):
-    """``(tensor, mask)`` ready for a fit: unobserved entries set to 0, the mask checked.
+def take_mask(tensor, mask, validation_mask=None, name="mask"):
+    """``(tensor, train, held)`` ready for a fit: the masks checked, unused entries zeroed.
 
     A `numpy.ma` array stands for its data and its mask (masked = unobserved), and
-    combines with ``mask`` when both are given. Returns ``(tensor, None)`` when
-    nothing is masked, so a mask of all True is exactly the unmasked fit.
+    combines with ``mask`` when both are given. ``validation_mask`` marks observed
+    entries held out of the fit (``train = mask & ~validation_mask``); their values
+    are kept in the returned tensor, every other unobserved entry is set to 0.
+    Returns ``(tensor, None, None)`` when nothing is masked or held out, so a mask of
+    all True is exactly the unmasked fit.
     """
     if isinstance(tensor, np.ma.MaskedArray):
         observed = ~np.ma.getmaskarray(tensor)
-        data = np.ma.getdata(tensor)
+        tensor = np.ma.getdata(tensor)
         if mask is not None:
-            xp, (m,) = as_arrays(mask, names=[name])
-            observed = observed & _check_mask_array(m, data.shape, name, np.asarray(m))
-        tensor, mask = data, observed
+            _, (m,) = as_arrays(mask, names=[name])
+            observed = observed & _check_mask_array(m, tensor.shape, name)
+        mask = observed
+    if mask is None and validation_mask is None:
+        return tensor, None, None
+    xp, (x,) = as_arrays(tensor, names=["tensor"])
+    shape = tuple(x.shape)
     if mask is None:
-        return tensor, None
-    xp, (x, m) = as_arrays(tensor, mask, names=["tensor", name])
-    m = _check_mask_array(m, tuple(x.shape), name, m)
-    if bool(xp.all(m)):
-        return tensor, None
+        mask = xp.ones(shape, dtype=xp.bool, device=array_api_compat.device(x))
+    _, (x, m) = as_arrays(x, mask, names=["tensor", name])
+    m = _check_mask_array(m, shape, name)
+    held = None
+    if validation_mask is not None:
+        _, (x, held) = as_arrays(x, validation_mask, names=["tensor", "validation_mask"])
+        held = _check_mask_array(held, shape, "validation_mask")
+        if not bool(xp.any(held)):
+            raise ValueError("validation_mask holds out no entry (all False)")
+        keep = m | held
+        m = m & ~held
+    else:
+        if bool(xp.all(m)):
+            return tensor, None, None
+        keep = m
     if not bool(xp.any(m)):
         raise ValueError(f"{name} observes no entry (all False); at least one must be True")
-    for k, size in enumerate(x.shape):
-        axes = tuple(j for j in range(x.ndim) if j != k)
+    _check_slices(xp, m, name)
+    x = xp.where(keep, x, xp.zeros((), dtype=x.dtype))
+    if xp.isdtype(x.dtype, ("real floating", "complex floating")):
+        check_finite(xp, x, "tensor (at its observed entries, where the mask is True)")
+    return x, m, held
+
+
+def _check_slices(xp, m, name):
+    """Every slice of every mode needs an observed entry: its core slice is otherwise free."""
+    for k in range(m.ndim):
+        axes = tuple(j for j in range(m.ndim) if j != k)
         seen = xp.any(m, axis=axes) if axes else m
         if not bool(xp.all(seen)):
             empty = [int(i) for i in np.flatnonzero(~to_numpy(seen))[:5]]
             raise ValueError(
                 f"{name} observes no entry of mode {k} at index {empty[0]} (empty slices of "
-                f"mode {k}: {empty}{' …' if len(empty) == 5 else ''}); every slice needs at "
-                "least one observed entry, or its core slice is undetermined"
+                f"mode {k}: {empty}{' ...' if len(empty) == 5 else ''}); every slice needs at "
+                "least one observed (training) entry, or its core slice is undetermined"
             )
-    if xp.isdtype(x.dtype, ("real floating", "complex floating")):
-        x = xp.where(m, x, xp.zeros((), dtype=x.dtype))
-        check_finite(xp, x, "tensor (at its observed entries, where the mask is True)")
-    else:
-        x = xp.where(m, x, xp.zeros((), dtype=x.dtype))
-    return x, m
 
 
-def _check_mask_array(m, shape, name, original):
+class MaskedData:
+    """The training samples, held-out samples and zero-filled tensor of one masked fit."""
+
+    def __init__(self, x, train, held=None):
+        xp = array_api_compat.array_namespace(x)
+        self.samples = samples_of(x, train)
+        self.held = None if held is None else samples_of(x, held)
+        self.x = x if held is None else xp.where(train, x, xp.zeros((), dtype=x.dtype))
+
+    def fit(self, ranks, settings, wrap=None):
+        return fit_masked_ring(self.samples, ranks, settings, x=self.x, held_out=self.held, wrap=wrap)
+
+
+def _check_mask_array(m, shape, name):
     xp = array_api_compat.array_namespace(m)
     if m.dtype != xp.bool:
         raise TypeError(
