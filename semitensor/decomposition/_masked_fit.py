@@ -104,7 +104,9 @@ class MaskedData:
         self.x = x if held is None else xp.where(train, x, xp.zeros((), dtype=x.dtype))
 
     def fit(self, ranks, settings, wrap=None):
-        return fit_masked_ring(self.samples, ranks, settings, x=self.x, held_out=self.held, wrap=wrap)
+        return fit_masked_ring(
+            self.samples, ranks, settings, x=self.x, held_out=self.held, wrap=wrap
+        )
 
 
 def _check_mask_array(m, shape, name):

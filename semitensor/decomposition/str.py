@@ -13,6 +13,7 @@ from dataclasses import replace
 from .._validation import check_side
 from ..formats.chain import embed_first_core, str_core_shapes, str_ring_ranks
 from ..formats.str import STRTensor
+from ._masked_fit import MaskedData, take_mask
 from ._prepare import (
     cast_cores,
     check_bond_list,
@@ -23,7 +24,6 @@ from ._prepare import (
     like_tensor,
     prepare_tensor,
 )
-from ._masked_fit import MaskedData, take_mask
 from ._rank_search import check_bonds_useful, grow_until_eps, unfolding_caps
 from ._ring_fit import fit_tensor_ring
 from ._starts import grow_ring

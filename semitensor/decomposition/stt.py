@@ -15,6 +15,7 @@ import array_api_compat
 from .._validation import check_side
 from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
+from ._masked_fit import MaskedData, take_mask
 from ._prepare import (
     cast_cores,
     check_bond_list,
@@ -25,7 +26,6 @@ from ._prepare import (
     like_tensor,
     prepare_tensor,
 )
-from ._masked_fit import MaskedData, take_mask
 from ._rank_search import check_bonds_useful, grow_until_eps, tt_svd_ranks, unfolding_caps
 from ._ring_fit import fit_tensor_ring
 from ._starts import grow_ring
