@@ -22,8 +22,8 @@ def holes(tmp_path):
 def test_missing_nan_fits_the_finite_entries(name, ranks, holes, capsys):
     x, tmp = holes
     out = tmp / "f.npz"
-    code, stdout, _ = run(capsys, "decompose", tmp / "holes.npy", "--format", name, "--ranks",
-                          ranks, "--missing", "nan", "--n-iter-max", "5", "-o", out, "-q")  # fmt: skip
+    args = ("decompose", tmp / "holes.npy", "--format", name, "--ranks", ranks)
+    code, stdout, _ = run(capsys, *args, "--missing", "nan", "--n-iter-max", "5", "-o", out, "-q")
     assert code == 0
     dec = st.load(out)
     fit = {"sttu": st.sttu_decompose, "stt": st.stt_decompose, "str": st.str_decompose}[name]
