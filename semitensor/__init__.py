@@ -4,6 +4,7 @@ numpy arrays in, numpy out; torch tensors in, torch out (same device and dtype,
 autograd kept). ``import semitensor`` imports neither torch nor numba.
 """
 
+from .decomposition.completion import complete
 from .decomposition.str import str_decompose
 from .decomposition.stt import stt_decompose
 from .decomposition.sttu import sttu_decompose
@@ -32,6 +33,7 @@ __all__ = [
     "STRTensor",
     "STTTensor",
     "STTuTensor",
+    "complete",
     "SemitensorWarning",
     "reconstruct",
     "str_decompose",

@@ -51,8 +51,11 @@ class InputError(Exception):
 # --- input and output -------------------------------------------------------------
 
 
-def read_tensor(path, key):
-    """The tensor in a ``.npy`` file, or array ``key`` of an ``.npz`` file, as float64."""
+def read_tensor(path, key, finite=True):
+    """The tensor in a ``.npy`` file, or array ``key`` of an ``.npz`` file, as float64.
+
+    ``finite=False`` lets NaN/Inf through (missing entries, given a mask).
+    """
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
     if os.path.isdir(path):
@@ -88,9 +91,32 @@ def read_tensor(path, key):
         x = data
     if x.dtype.kind not in "biuf":
         raise InputError(f"{path}: the tensor must be real numbers; got dtype {x.dtype}")
-    if not np.all(np.isfinite(x)):
-        raise InputError(f"{path}: the tensor holds NaN or Inf values")
+    if finite and not np.all(np.isfinite(x)):
+        raise InputError(
+            f"{path}: the tensor holds NaN or Inf values (missing entries: add --missing nan, "
+            "or --mask M.npy)"
+        )
     return np.asarray(x, dtype=np.float64)
+
+
+def read_mask(path, x, missing):
+    """The observed entries: ``--mask`` (a boolean .npy of the tensor's shape), ``--missing``."""
+    mask = np.isfinite(x) if missing == "nan" else None
+    if path is None:
+        return mask
+    if not os.path.isfile(path):
+        raise InputError(f"--mask {path}: no such file")
+    try:
+        m = np.load(path, allow_pickle=False)
+    except Exception as exc:  # numpy format errors: a bad file
+        raise InputError(f"--mask {path}: cannot read it as .npy ({exc})") from None
+    if not isinstance(m, np.ndarray) or m.dtype != bool or m.shape != x.shape:
+        what = f"dtype {m.dtype}, shape {m.shape}" if isinstance(m, np.ndarray) else "an archive"
+        raise InputError(
+            f"--mask {path} must be a boolean .npy of the tensor's shape {x.shape} "
+            f"(True = observed); got {what}"
+        )
+    return m if mask is None else m & mask
 
 
 def _writable_directory(path, what):
@@ -226,7 +252,12 @@ def cmd_decompose(args):
     check_positive_int(args.n_iter_max, "--n-iter-max")
     check_nonnegative_int(args.seed, "--seed")
     check_output(args.output, args.force)
-    x = read_tensor(args.input, args.key)
+    if args.missing is None and args.mask is None:
+        x = read_tensor(args.input, args.key)
+    else:
+        x = read_tensor(args.input, args.key, finite=False)
+    mask = read_mask(args.mask, x, args.missing)
+    masked = {} if mask is None else {"mask": mask}
     progress = Progress(
         show_progress(args), args.n_iter_max, f"{format_class(name).title} fit", unit="sweep"
     )
@@ -244,6 +275,7 @@ def cmd_decompose(args):
                 tol=args.tol,
                 random_state=args.seed,
                 callback=progress.fit_callback,
+                **masked,
             )
     finally:
         progress.close()

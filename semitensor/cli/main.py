@@ -4,7 +4,8 @@ Sub-commands::
 
     semitensor demo [--plot FILE.png] [--levels 1-3] [--size N] [--quiet]
     semitensor decompose INPUT --format {sttu,stt,str} (--ranks R | --eps E) [--t T]
-                         [--side left|right] [--key KEY] -o OUTPUT.npz [--force]
+                         [--side left|right] [--key KEY] [--missing nan | --mask M.npy]
+                         -o OUTPUT.npz [--force]
     semitensor reconstruct FACTORS.npz -o OUTPUT.npy [--force]
     semitensor info FACTORS.npz
 
@@ -80,6 +81,14 @@ def build_parser():
     dec.add_argument("--n-iter-max", type=int, default=100, help="maximum sweeps (100)")
     dec.add_argument("--tol", type=float, default=1e-8, help="stopping tolerance (1e-8)")
     dec.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    dec.add_argument(
+        "--missing",
+        choices=["nan"],
+        help="NaN entries are missing: fit the finite ones only (rel_error is on those)",
+    )
+    dec.add_argument(
+        "--mask", metavar="M.npy", help="boolean .npy of the tensor's shape, True = observed"
+    )
     dec.add_argument("-o", "--output", required=True, metavar="OUTPUT.npz")
     dec.add_argument("--force", action="store_true", help="overwrite OUTPUT")
     dec.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")

@@ -22,7 +22,8 @@ class FitInfo:
     stop_reason : str
         One of ``"tol"`` (the error settled: see `semitensor.decomposition._stopping`),
         ``"eps"`` (the eps rank search reached its target), ``"exact"``
-        (error at rounding level), ``"n_iter_max"``, ``"callback"`` (the callback
+        (error at rounding level), ``"held_out"`` (the held-out error stopped
+        improving), ``"n_iter_max"``, ``"callback"`` (the callback
         returned True), ``"closed_form"``.
     errors : list of float
         Relative error ``‖X − X̂‖/‖X‖`` after the initialisation and after each sweep.
@@ -35,6 +36,14 @@ class FitInfo:
         reverted (ring fits only).
     ranks_used : tuple or None
         The ranks chosen when ``eps`` picked them (``None`` when they were given).
+    held_out_errors : list of float
+        With a validation mask (masked fits): the relative error on the held-out
+        entries after the start and after each sweep (empty otherwise). With a mask,
+        ``errors`` is the error on the observed (training) entries only.
+    best_iter : int or None
+        With validation data: the sweep whose state was returned (the least held-out
+        error) when it is not the last one; ``stop_reason="held_out"`` when the fit
+        stopped because the held-out error stopped improving.
     """
 
     method: str
@@ -45,6 +54,8 @@ class FitInfo:
     ranks_used: tuple | None = None
     times: list = field(default_factory=list)
     two_core_sweeps: int = 0
+    held_out_errors: list = field(default_factory=list)
+    best_iter: int | None = None
 
     @property
     def rel_error(self):

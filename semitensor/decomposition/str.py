@@ -13,6 +13,7 @@ from dataclasses import replace
 from .._validation import check_side
 from ..formats.chain import embed_first_core, str_core_shapes, str_ring_ranks
 from ..formats.str import STRTensor
+from ._masked_fit import MaskedData, take_mask
 from ._prepare import (
     cast_cores,
     check_bond_list,
@@ -48,6 +49,8 @@ def str_decompose(
     random_state=None,
     verbose=False,
     callback=None,
+    mask=None,
+    validation_mask=None,
 ):
     """Semi-tensor ring (STR) decomposition of a tensor (SPEC §4).
 
@@ -72,6 +75,9 @@ def str_decompose(
         As in `~semitensor.decomposition.stt.stt_decompose` (the same engine, the
         same stopping rule and warm-up); ``callback(iteration, str_tensor,
         rel_error)``.
+    mask, validation_mask : bool arrays of the tensor's shape, optional
+        Observed entries, and observed entries held out of the fit: as in
+        `~semitensor.decomposition.stt.stt_decompose` (docs/missing.md).
 
     Returns
     -------
@@ -123,6 +129,7 @@ def str_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4, 4), True)
     """
+    tensor, mask, held = take_mask(tensor, mask, validation_mask)
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
     t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")
@@ -153,10 +160,14 @@ def str_decompose(
         cores = [embed_first_core(ring[0], t, side), *ring[1:]]
         return STRTensor(cast_cores(xp, cores, out_dtype, scale), t, side)
 
+    masked = None if mask is None else MaskedData(x, mask, held)
+
     def fit(bonds, previous=None, settings=settings):
         ranks = str_ring_ranks(bonds, t)
         if previous is not None:  # warm start of the eps rank search
             settings = replace(settings, init=grow_ring(previous, ranks, settings.rng))
+        if masked is not None:
+            return masked.fit(ranks, settings, wrap=to_out)
         return fit_tensor_ring(x, ranks, settings, wrap=to_out)
 
     if frobenius_norm(xp, x) == 0.0:
@@ -175,7 +186,7 @@ def str_decompose(
             unfolding_caps(shape, t, ring=True),
             t,
             lambda b: sum(math.prod(s) for s in str_core_shapes(shape, b, t)),
-            math.prod(shape),
+            math.prod(shape) if masked is None else masked.samples.size,
             settings.eps,
             "str_decompose",
         )

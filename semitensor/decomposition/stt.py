@@ -15,6 +15,7 @@ import array_api_compat
 from .._validation import check_side
 from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
+from ._masked_fit import MaskedData, take_mask
 from ._prepare import (
     cast_cores,
     check_bond_list,
@@ -34,12 +35,18 @@ from .fitinfo import FitInfo
 __all__ = ["stt_decompose"]
 
 
-def _fit_fixed(x, bonds, t, side, settings, wrap, previous=None):
+def _fit_fixed(x, bonds, t, side, settings, wrap, previous=None, masked=None):
     """Fit at fixed bonds; returns ``(ring, FitInfo)`` in the tensor's library.
 
     ``ring`` is the STT's tensor ring (`~semitensor.formats.chain.stt_to_ring`); a
     ``previous`` ring of smaller bonds warm-starts the fit (the eps rank search).
+    ``masked`` (a `_masked_fit.MaskedData`): fit the observed entries only.
     """
+    if masked is not None:
+        ranks = stt_ring_ranks(bonds, t)
+        if previous is not None:
+            settings = replace(settings, init=grow_ring(previous, ranks, settings.rng))
+        return masked.fit(ranks, settings, wrap=wrap)
     if x.ndim == 2:
         cores, info = _fit_matrix(x, bonds[0], settings.method)
         cb = settings.callback
@@ -88,6 +95,8 @@ def stt_decompose(
     random_state=None,
     verbose=False,
     callback=None,
+    mask=None,
+    validation_mask=None,
 ):
     """Semi-tensor train (STT) decomposition of a tensor (SPEC §4).
 
@@ -133,6 +142,16 @@ def stt_decompose(
     callback : callable, optional
         ``callback(iteration, stt, rel_error)`` after the start (iteration 0) and
         after every sweep; returning True stops the fit (``stop_reason="callback"``).
+    mask : bool array of the tensor's shape, optional
+        True at the observed entries: the fit minimises the error on those only
+        (exact masked least squares per core slice, see docs/missing.md); the values
+        elsewhere are never read, and may be NaN (``mask=np.isfinite(X)``). A
+        `numpy.ma` tensor gives its own mask. ``info.errors`` and ``eps`` then refer
+        to the observed entries.
+    validation_mask : bool array of the tensor's shape, optional
+        Observed entries held out of the fit: ``info.held_out_errors`` records their
+        relative error per sweep, the fit stops when it has not improved for 5
+        sweeps and returns the state where it was least.
 
     Returns
     -------
@@ -244,6 +263,7 @@ def stt_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4), True)
     """
+    tensor, mask, held = take_mask(tensor, mask, validation_mask)
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
     t = check_uniform_t(t, max(n - 2, 0), "interior core", "stt_decompose")
@@ -283,17 +303,18 @@ def stt_decompose(
         result = STTTensor([xp.zeros(s, dtype=out_dtype, device=device) for s in shapes], t, side)
         result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
         return result
+    masked = None if mask is None else MaskedData(x, mask, held)
     if bonds is not None:
-        ring, info = _fit_fixed(x, bonds, t_fit, side, settings, wrap)
+        ring, info = _fit_fixed(x, bonds, t_fit, side, settings, wrap, masked=masked)
     else:
         search = replace(settings, stop_at=settings.eps)
         ring, info, bonds = grow_until_eps(
-            lambda b, previous: _fit_fixed(x, b, t_fit, side, search, wrap, previous),
-            tt_svd_ranks(x, settings.eps, t_fit),
+            lambda b, previous: _fit_fixed(x, b, t_fit, side, search, wrap, previous, masked),
+            tt_svd_ranks(x, settings.eps, t_fit) if masked is None else [t_fit] * (n - 1),
             unfolding_caps(shape, t_fit),
             t_fit,
             lambda b: sum(math.prod(s) for s in stt_core_shapes(shape, b, t_fit)),
-            math.prod(shape),
+            math.prod(shape) if masked is None else masked.samples.size,
             settings.eps,
             "stt_decompose",
         )

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from .._validation import check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
+from ._masked_fit import take_mask
+from ._masked_sttu import fit_masked_sttu
 from ._prepare import cast_cores, check_ranks_or_eps, check_settings, prepare_tensor
 from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
@@ -110,6 +112,7 @@ def sttu_decompose(
     random_state=None,
     verbose=False,
     callback=None,
+    mask=None,
 ):
     """Semi-tensor Tucker decomposition by structured HOSVD, optionally refined by HOOI.
 
@@ -152,6 +155,12 @@ def sttu_decompose(
         ``callback(iteration, decomposition, rel_error)`` after the start (iteration
         0) and after every sweep; returning True stops the fit
         (``info.stop_reason == "callback"`` unless the tolerance was met too).
+    mask : bool array of the tensor's shape, optional
+        True at the observed entries (a `numpy.ma` tensor gives its own): the fit
+        is structured HOOI with the unobserved entries imputed from the current
+        reconstruction at every sweep (EM, see docs/missing.md); their values are
+        never read. ``info.errors`` is then the error on the observed entries;
+        ``eps`` is not supported with a mask (give ``ranks``).
 
     Returns
     -------
@@ -242,6 +251,7 @@ def sttu_decompose(
     # resolve the kept directions (its rounding level is 1e4·J·u·λ_1 with u = 6e-8),
     # so every subspace fell back to the SVD of the wide Z_n and a fit took 4-12x
     # longer than in float64; half precision has no eigh kernels at all.
+    tensor, mask, _ = take_mask(tensor, mask)
     xp, x, out_dtype, _, scale = prepare_tensor(tensor, min_ndim=1)
     shape = tuple(x.shape)
     t = check_t(t, len(shape))
@@ -264,6 +274,8 @@ def sttu_decompose(
         callback=callback,
     )
     eps = settings.eps
+    if mask is not None and eps is not None:
+        raise ValueError("sttu_decompose: eps is not supported with a mask; give ranks")
     ranks = _check_ranks(ranks, eps, shape, t)
     level = logging.INFO if verbose else logging.DEBUG
 
@@ -274,7 +286,11 @@ def sttu_decompose(
     # No one-thread guard here (unlike the ring fits): HOOI is a few large mode
     # products, which BLAS threads speed up (Indian Pines, ranks (16, 16, 8), 2 threads:
     # 0.037 s unguarded against 0.046 s on one thread).
-    core, factors, info = _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level)
+    if mask is None:
+        core, factors, info = _fit(prob, ranks, eps, method, n_iter_max, tol, callback, level)
+    else:
+        core, factors, info = fit_masked_sttu(prob, mask, ranks, n_iter_max, tol, callback, level)
+        warn_unconverged(info, "sttu_decompose", n_iter_max, tol)
     (core,) = cast_cores(xp, [core], out_dtype, scale)
     factors = cast_cores(xp, factors, out_dtype)
     result = STTuTensor(core, factors, t, side)

@@ -64,10 +64,14 @@ def test_fits_refuse_complex_input(backend, fit):
 
 
 @pytest.mark.parametrize("fit", FITS)
-def test_masked_arrays_are_refused_with_what_to_do(fit):
+def test_masked_arrays_are_fitted_on_their_unmasked_entries(fit):
+    # Issue 12: a numpy masked array is its data plus its mask (masked = unobserved),
+    # never its data with the values under the mask (tests/decomposition/test_masked.py).
     x = np.ma.masked_array(X, mask=X > 0.9)
-    with pytest.raises(TypeError, match=r"masked array.*tensor\.filled\(value\)"):
-        FITS[fit](x, 2, 2)
+    a = FITS[fit](x, 2, 2, random_state=0)
+    b = FITS[fit](np.where(X > 0.9, np.nan, X), 2, 2, mask=X <= 0.9, random_state=0)
+    assert a.info.errors == b.info.errors
+    assert a.info.errors != FITS[fit](X, 2, 2, random_state=0).info.errors
 
 
 @pytest.mark.parametrize("fit", FITS)

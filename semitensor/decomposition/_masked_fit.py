@@ -1,0 +1,224 @@
+"""Masked ring fits (STT, STR): the mask checked, the samples taken, sweeps, held-out data.
+
+`take_mask` turns ``(tensor, mask)`` (or a `numpy.ma` array) into a tensor whose
+unobserved entries are zero and a checked boolean mask; `fit_masked_ring` fits a
+tensor ring to the observed entries by `_masked_als.masked_sweep` (exact masked
+least squares per core slice) from a start, with restarts, and records the
+training error (on the observed entries) and, with a validation mask, the held-out
+error per sweep, stopping when the held-out error has not improved for
+`PATIENCE` sweeps and returning the best state it saw.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import array_api_compat
+import numpy as np
+
+from .._namespace import as_arrays, to_numpy
+from .._validation import check_finite
+from ._linalg import small_blas
+from ._masked_als import Samples, masked_sweep, ring_values
+from ._prepare import like_tensor
+from ._starts import random_ring, tr_svd
+from ._stopping import exact_level, logger, out_of_reach, settled
+from .fitinfo import FitInfo
+
+__all__ = ["take_mask", "MaskedData", "fit_masked_ring", "samples_of", "PATIENCE"]
+
+#: Sweeps without a better held-out error after which a fit with validation stops.
+PATIENCE = 5
+_EXACT = exact_level(2.0**-52)
+
+
+def take_mask(tensor, mask, validation_mask=None, name="mask"):
+    """``(tensor, train, held)`` ready for a fit: the masks checked, unused entries zeroed.
+
+    A `numpy.ma` array stands for its data and its mask (masked = unobserved), and
+    combines with ``mask`` when both are given. ``validation_mask`` marks observed
+    entries held out of the fit (``train = mask & ~validation_mask``); their values
+    are kept in the returned tensor, every other unobserved entry is set to 0.
+    Returns ``(tensor, None, None)`` when nothing is masked or held out, so a mask of
+    all True is exactly the unmasked fit.
+    """
+    if isinstance(tensor, np.ma.MaskedArray):
+        observed = ~np.ma.getmaskarray(tensor)
+        tensor = np.ma.getdata(tensor)
+        if mask is not None:
+            _, (m,) = as_arrays(mask, names=[name])
+            observed = observed & _check_mask_array(m, tensor.shape, name)
+        mask = observed
+    if mask is None and validation_mask is None:
+        return tensor, None, None
+    xp, (x,) = as_arrays(tensor, names=["tensor"])
+    shape = tuple(x.shape)
+    if mask is None:
+        mask = xp.ones(shape, dtype=xp.bool, device=array_api_compat.device(x))
+    _, (x, m) = as_arrays(x, mask, names=["tensor", name])
+    m = _check_mask_array(m, shape, name)
+    held = None
+    if validation_mask is not None:
+        _, (x, held) = as_arrays(x, validation_mask, names=["tensor", "validation_mask"])
+        held = _check_mask_array(held, shape, "validation_mask")
+        if not bool(xp.any(held)):
+            raise ValueError("validation_mask holds out no entry (all False)")
+        keep = m | held
+        m = m & ~held
+    else:
+        if bool(xp.all(m)):
+            return tensor, None, None
+        keep = m
+    if not bool(xp.any(m)):
+        raise ValueError(f"{name} observes no entry (all False); at least one must be True")
+    _check_slices(xp, m, name)
+    x = xp.where(keep, x, xp.zeros((), dtype=x.dtype))
+    if xp.isdtype(x.dtype, ("real floating", "complex floating")):
+        check_finite(xp, x, "tensor (at its observed entries, where the mask is True)")
+    return x, m, held
+
+
+def _check_slices(xp, m, name):
+    """Every slice of every mode needs an observed entry: its core slice is otherwise free."""
+    for k in range(m.ndim):
+        axes = tuple(j for j in range(m.ndim) if j != k)
+        seen = xp.any(m, axis=axes) if axes else m
+        if not bool(xp.all(seen)):
+            empty = [int(i) for i in np.flatnonzero(~to_numpy(seen))[:5]]
+            raise ValueError(
+                f"{name} observes no entry of mode {k} at index {empty[0]} (empty slices of "
+                f"mode {k}: {empty}{' ...' if len(empty) == 5 else ''}); every slice needs at "
+                "least one observed (training) entry, or its core slice is undetermined"
+            )
+
+
+class MaskedData:
+    """The training samples, held-out samples and zero-filled tensor of one masked fit."""
+
+    def __init__(self, x, train, held=None):
+        xp = array_api_compat.array_namespace(x)
+        self.samples = samples_of(x, train)
+        self.held = None if held is None else samples_of(x, held)
+        self.x = x if held is None else xp.where(train, x, xp.zeros((), dtype=x.dtype))
+
+    def fit(self, ranks, settings, wrap=None):
+        return fit_masked_ring(
+            self.samples, ranks, settings, x=self.x, held_out=self.held, wrap=wrap
+        )
+
+
+def _check_mask_array(m, shape, name):
+    xp = array_api_compat.array_namespace(m)
+    if m.dtype != xp.bool:
+        raise TypeError(
+            f"{name} must be a boolean array (True = observed); got dtype {m.dtype} "
+            f"(use np.isfinite(X) for the finite entries, or M.astype(bool))"
+        )
+    if tuple(m.shape) != tuple(shape):
+        raise ValueError(
+            f"{name} must have the tensor's shape {tuple(shape)}; got shape {tuple(m.shape)}"
+        )
+    return m
+
+
+def samples_of(x, mask):
+    """The observed entries of ``x`` under ``mask`` as `Samples` (x's library and device)."""
+    xp = array_api_compat.array_namespace(x)
+    flat = xp.reshape(x, (-1,))
+    where = np.flatnonzero(to_numpy(xp.reshape(mask, (-1,))))
+    indices = np.unravel_index(where, tuple(x.shape))
+    values = xp.take(flat, xp.asarray(where, dtype=xp.int64, device=array_api_compat.device(x)))
+    return Samples(list(indices), values, tuple(x.shape))
+
+
+def _start(s, restart, x, samples, ranks):
+    like = samples.values
+    if restart == 0 and not isinstance(s.init, str):
+        return like_tensor(s.init, like)
+    if restart == 0 and s.init == "svd" and x is not None:
+        # TR-SVD of the zero-filled tensor scaled by 1/(observed fraction): the
+        # unbiased estimate of the full tensor (the standard start of completion).
+        return tr_svd(x * (math.prod(samples.shape) / samples.size), ranks, s.rng)
+    scale = math.sqrt(samples.norm_sq * math.prod(samples.shape) / samples.size)
+    return random_ring(samples.shape, ranks, s.rng, scale=scale, like=like)
+
+
+def fit_masked_ring(samples, ranks, settings, *, x=None, held_out=None, wrap=None):
+    """Fit a tensor ring of ``ranks`` to ``samples``; restarts keep the best.
+
+    ``x``: the zero-filled dense tensor, when there is one (the "svd"
+    start). ``held_out``: `Samples` of validation entries, never fitted. The best fit
+    is the one of least held-out error when there is validation data, else of least
+    training error. Returns ``(cores, info)``.
+    """
+    with small_blas(samples.values):
+        best = None
+        for restart in range(settings.n_restarts):
+            start = _start(settings, restart, x, samples, ranks)
+            cores, info = _fit(samples, start, settings, held_out, wrap)
+            key = info.held_out_errors[-1] if held_out is not None else info.rel_error
+            if best is None or key < best[0]:
+                best = (key, cores, info)
+            if info.stop_reason == "callback":
+                break
+        return best[1], best[2]
+
+
+def _fit(samples, cores, s, held_out, wrap):
+    clock = time.perf_counter
+    t0 = clock()
+    cores = list(cores)
+    err = samples.rel_error(ring_values(cores, samples.indices))
+    info = FitInfo(method="als", errors=[err], times=[clock() - t0])
+    level = logging.INFO if s.verbose else logging.DEBUG
+    best_val = None
+    if held_out is not None:
+        val = held_out.rel_error(ring_values(cores, held_out.indices))
+        info.held_out_errors.append(val)
+        best_val = (val, 0, list(cores), err)
+
+    def stop_by_callback(it, err):
+        if s.callback is None:
+            return False
+        copies = [samples.xp.asarray(c, copy=True) for c in cores]
+        return s.callback(it, wrap(copies) if wrap else copies, err)
+
+    info.stop_reason = "n_iter_max"
+    if stop_by_callback(0, err):
+        info.stop_reason = "callback"
+        return cores, info
+    for it in range(1, s.n_iter_max + 1):
+        err = masked_sweep(samples, cores)
+        info.errors.append(err)
+        info.times.append(clock() - t0)
+        info.n_iter = it
+        logger.log(level, "%s masked sweep %d: training error %.6e", s.name, it, err)
+        if held_out is not None:
+            val = held_out.rel_error(ring_values(cores, held_out.indices))
+            info.held_out_errors.append(val)
+            if val < best_val[0]:
+                best_val = (val, it, list(cores), err)
+            elif it - best_val[1] >= PATIENCE:
+                info.converged, info.stop_reason = True, "held_out"
+                break
+        if stop_by_callback(it, err):
+            info.stop_reason = "callback"
+            break
+        if err <= _EXACT:
+            info.converged, info.stop_reason = True, "exact"
+            break
+        if s.stop_at is not None and err <= s.stop_at:
+            info.converged, info.stop_reason = True, "eps"
+            break
+        if settled(info.errors, s.tol) or (
+            s.stop_at is not None and out_of_reach(info.errors, s.stop_at)
+        ):
+            info.converged, info.stop_reason = True, "tol"
+            break
+    if held_out is not None and best_val[1] != info.n_iter and info.stop_reason != "callback":
+        # Return the state of least held-out error (early stopping), recorded as such.
+        cores = best_val[2]
+        info.best_iter = best_val[1]
+    return cores, info
