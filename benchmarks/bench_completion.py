@@ -9,7 +9,8 @@ Printed per fit: parameters, relative error on the held-out entries, error on th
 observed ones, seconds. The tensors: Indian Pines (64×64×200) and china.jpg
 (427×640×3) with 50%, 80% and 95% of the entries removed at random, TensorLy's
 Kinetic with its own missing pattern (``Kinetic_missing.npy``, 0.4% missing, zeros in
-``Kinetic.npy``; held out: 10% of the other entries), and IL2 (192 NaNs; held out: 10% of the observed entries).
+``Kinetic.npy``; held out: 10% of the other entries), and IL2 (192 NaNs; held out:
+10% of the observed entries).
 
     python benchmarks/bench_completion.py [--quick] [--plot out.png]
 
@@ -97,35 +98,47 @@ def _tucker_ranks(shape, r, t):
     return [max(tn, min(r, s) - min(r, s) % tn) for s, tn in zip(shape, t)]
 
 
+def _sttu(ranks, t):
+    return lambda x, m: st.sttu_decompose(x, ranks, t, mask=m, n_iter_max=ITERS)
+
+
+def _stt(bonds, t):
+    return lambda x, m: st.stt_decompose(x, bonds, t, mask=m, n_iter_max=ITERS, random_state=0)
+
+
+def _str(r, t):
+    return lambda x, m: st.str_decompose(x, r, t, mask=m, n_iter_max=ITERS, random_state=0)
+
+
+def _str_params(shape, r, t):
+    return (r // t) ** 2 * sum(shape) + (t * t - 1) * (r // t) ** 2 * shape[0]
+
+
 def fits(shape, budget):
     """(label, params, fit(x0, train)) per method, ranks chosen to match ``budget``."""
     n = len(shape)
     out = []
     for t in (2, 1):
         tu = _t(shape) if t == 2 else [1] * n
-        r = _closest(
-            lambda r: _tucker_params(shape, _tucker_ranks(shape, r, tu), tu), budget, range(1, 65)
-        )
-        ranks = _tucker_ranks(shape, r, tu)
-        out.append((f"STTu t={tu}" if t == 2 else "Tucker (STTu t=1)", _tucker_params(shape, ranks, tu),
-                    lambda x, m, ranks=ranks, tu=tu: st.sttu_decompose(x, ranks, tu, mask=m, n_iter_max=ITERS)))  # fmt: skip
-        r = _closest(lambda r: _params_stt(shape, r, t)[1], budget, range(t, 65, t))
+
+        def sttu_params(r, tu=tu):
+            return _tucker_params(shape, _tucker_ranks(shape, r, tu), tu)
+
+        ranks = _tucker_ranks(shape, _closest(sttu_params, budget, range(1, 65)), tu)
+        label = f"STTu t={tu}" if t == 2 else "Tucker (STTu t=1)"
+        out.append((label, _tucker_params(shape, ranks, tu), _sttu(ranks, tu)))
+        r = _closest(lambda r, t=t: _params_stt(shape, r, t)[1], budget, range(t, 65, t))
         bonds, p = _params_stt(shape, r, t)
-        out.append((f"STT t={t}" if t == 2 else "TT (STT t=1)", p,
-                    lambda x, m, b=bonds, t=t: st.stt_decompose(x, b, t, mask=m, n_iter_max=ITERS, random_state=0)))  # fmt: skip
-        r = _closest(
-            lambda r: (r // t) ** 2 * sum(shape) + (t * t - 1) * (r // t) ** 2 * shape[0],
-            budget,
-            range(t, 33, t),
-        )
-        p = (r // t) ** 2 * sum(shape) + (t * t - 1) * (r // t) ** 2 * shape[0]
-        out.append((f"STR t={t}" if t == 2 else "TR (STR t=1)", p,
-                    lambda x, m, r=r, t=t: st.str_decompose(x, r, t, mask=m, n_iter_max=ITERS, random_state=0)))  # fmt: skip
+        out.append((f"STT t={t}" if t == 2 else "TT (STT t=1)", p, _stt(bonds, t)))
+        r = _closest(lambda r, t=t: _str_params(shape, r, t), budget, range(t, 33, t))
+        label = f"STR t={t}" if t == 2 else "TR (STR t=1)"
+        out.append((label, _str_params(shape, r, t), _str(r, t)))
     r = _closest(lambda r: _tucker_params(shape, [min(r, s) for s in shape]), budget, range(1, 65))
     ranks = [min(r, s) for s in shape]
-    out.append(("TensorLy tucker(mask=)", _tucker_params(shape, ranks), lambda x, m, ranks=ranks: _tl_tucker(x, m, ranks)))  # fmt: skip
+    tucker = lambda x, m: _tl_tucker(x, m, ranks)  # noqa: E731
+    out.append(("TensorLy tucker(mask=)", _tucker_params(shape, ranks), tucker))
     r = max(1, round(budget / sum(shape)))
-    out.append(("TensorLy parafac(mask=)", r * sum(shape), lambda x, m, r=r: _tl_cp(x, m, r)))
+    out.append(("TensorLy parafac(mask=)", r * sum(shape), lambda x, m: _tl_cp(x, m, r)))
     return out
 
 
