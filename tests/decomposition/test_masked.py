@@ -224,3 +224,22 @@ def test_eps_is_reached_on_the_observed_entries(fit):
     observed = np.linalg.norm((res.to_tensor() - x)[mask]) / np.linalg.norm(x[mask])
     assert observed == pytest.approx(res.info.rel_error, rel=1e-6, abs=1e-12)
     assert res.info.rel_error <= 1e-3 or res.info.ranks_used is not None
+
+
+@pytest.mark.parametrize("fmt", FITS)
+def test_few_missing_entries_are_fitted_by_em_sweeps_that_never_raise_the_error(fmt):
+    from semitensor.decomposition._masked_em import EM_UP_TO
+
+    recovered = 0
+    for seed in range(10):
+        x, r, _, rng = _instance(fmt, 2, seed)
+        mask = rng.random(SHAPE) >= 0.15  # 15% missing: EM (below EM_UP_TO)
+        assert 1 - mask.mean() <= EM_UP_TO
+        fit = FITS[fmt](np.where(mask, x, np.nan), r, 2, mask=mask, random_state=seed,
+                        n_restarts=3, n_iter_max=1000)  # fmt: skip
+        errors = fit.info.errors[1:]
+        assert all(b <= a * (1 + 1e-9) + 1e-14 for a, b in zip(errors, errors[1:]))
+        observed = np.linalg.norm((fit.to_tensor() - x)[mask]) / np.linalg.norm(x[mask])
+        assert observed == pytest.approx(fit.info.rel_error, rel=1e-6, abs=1e-12)
+        recovered += _held_out(fit, x, mask) < 1e-8
+    assert recovered >= 9
