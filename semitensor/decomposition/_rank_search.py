@@ -67,7 +67,8 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
             reason = f"every bond reached its cap {caps} (t times the unfolding sizes)"
         elif n_params(grown) > full_size:
             reason = (
-                f"the next ranks {grown} would store more parameters than the tensor ({full_size})"
+                f"the next ranks {grown} would store more parameters than the data has "
+                f"(observed) entries ({full_size})"
             )
         if reason is not None:
             warnings.warn(
