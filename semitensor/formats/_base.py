@@ -138,8 +138,8 @@ class STPFormat:
         """Full tensor size divided by `n_params` (> 1 means compression)."""
         return math.prod(self._shape) / self.n_params
 
-    def to_tensor(self):
-        """Return the full tensor (same array library, dtype and device as the format)."""
+    def to_tensor(self, chunks=None):
+        """Return the full tensor (same library, dtype and device); a lazy dask array with ``chunks``."""
         raise NotImplementedError
 
     def norm(self):
