@@ -16,6 +16,7 @@ import math
 import time
 from dataclasses import dataclass
 
+from .._kernels.dask_blocks import is_dask
 from .._validation import check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
@@ -237,6 +238,13 @@ def sttu_decompose(
     >>> by_eps.ranks
     (4, 4, 2)
     """
+    if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
+        from ._dask_sttu import sttu_decompose_dask
+
+        return sttu_decompose_dask(
+            tensor, ranks, t, side=side, method=method, n_iter_max=n_iter_max, tol=tol,
+            eps=eps, random_state=random_state, verbose=verbose, callback=callback,
+        )  # fmt: skip
     # --- validation, before any array work -------------------------------------
     # Fitted in float64 whatever the input, cast back: in float32 the Gram route cannot
     # resolve the kept directions (its rounding level is 1e4·J·u·λ_1 with u = 6e-8),

@@ -139,7 +139,7 @@ class STPFormat:
         return math.prod(self._shape) / self.n_params
 
     def to_tensor(self, chunks=None):
-        """Return the full tensor (same library, dtype and device); a lazy dask array with ``chunks``."""
+        """The full tensor (same library, dtype, device); lazy dask with ``chunks``."""
         raise NotImplementedError
 
     def norm(self):
