@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from .._kernels.dask_blocks import is_dask
 from .._validation import check_side
 from ..formats.chain import embed_first_core, str_core_shapes, str_ring_ranks
 from ..formats.str import STRTensor
@@ -123,6 +124,14 @@ def str_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4, 4), True)
     """
+    if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
+        from ._dask_chains import str_decompose_dask
+
+        return str_decompose_dask(
+            tensor, ranks, t, side=side, init=init, method=method, n_iter_max=n_iter_max,
+            tol=tol, eps=eps, n_restarts=n_restarts, warmup=warmup,
+            random_state=random_state, verbose=verbose, callback=callback,
+        )  # fmt: skip
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
     t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import array_api_compat
 
+from .._kernels.dask_blocks import is_dask
 from .._validation import check_side
 from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
@@ -244,6 +245,14 @@ def stt_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4), True)
     """
+    if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
+        from ._dask_chains import stt_decompose_dask
+
+        return stt_decompose_dask(
+            tensor, ranks, t, side=side, init=init, method=method, n_iter_max=n_iter_max,
+            tol=tol, eps=eps, n_restarts=n_restarts, warmup=warmup,
+            random_state=random_state, verbose=verbose, callback=callback,
+        )  # fmt: skip
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
     t = check_uniform_t(t, max(n - 2, 0), "interior core", "stt_decompose")
