@@ -5,9 +5,8 @@ products are the dask `stp_mode_dot` (lazy, chunk-wise); a subspace needs a smal
 array, which is computed to numpy once (memoised by its dask key) and handed to the
 numpy code. So HOOI forms each Gram after projecting the other modes: the data
 gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. The HOSVD start needs the
-Gram of ``Z_n`` of the tensor itself: it is summed over chunks (the unfolding's
-Gram ``C_n`` by blockwise products when mode ``n`` is split, then its partial
-trace over ``σ``), all modes in one pass. The same data and settings give the numpy
+Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over pencils that
+hold all of mode ``n`` when the chunks split it), a pass per mode. The same data and settings give the numpy
 result up to rounding; ``eps`` (rank selection) is not available on dask.
 """
 
@@ -98,29 +97,20 @@ class _DaskProblem(_Problem):
 
 
 def _all_grams(x, t, side):
-    """The Gram ``Z_nZ_nᵀ`` of every mode, in one `dask.compute`."""
-    import dask
-    import dask.array as da
+    """The Gram ``Z_nZ_nᵀ`` of every mode, summed over chunks (one pass per mode).
 
-    lazy = []
-    for n in range(x.ndim):
-        if x.numblocks[n] == 1:
-            j = x.shape[n] // t[n]
-            lazy.append(
-                block_sum(x, lambda b, _, n=n: _gram(np, mode_blocks(np, b, n, t[n], side)), (j, j))
-            )
-        else:  # pairs of chunks along mode n: the unfolding's Gram, traced over σ below
-            others = [m for m in range(x.ndim) if m != n]
-            lazy.append(da.tensordot(x, x, axes=(others, others)))
+    A chunk that holds all of mode ``n`` gives its share of the Gram directly; a split
+    mode is first gathered into pencils (``rechunk``: one chunk along ``n``, the
+    other chunks kept), so a task holds one pencil. One pass per mode, not one for
+    all: shared source chunks would otherwise stay in memory until every mode used
+    them.
+    """
     out = []
-    for n, g in enumerate(dask.compute(*lazy)):
-        if x.numblocks[n] > 1:
-            k, tn = x.shape[n] // t[n], t[n]
-            if side == "left":  # i = k·t + σ
-                g = np.einsum("asbs->ab", g.reshape(k, tn, k, tn))
-            else:  # i = σ·K + k
-                g = np.einsum("sasb->ab", g.reshape(tn, k, tn, k))
-        out.append(g)
+    for n in range(x.ndim):
+        xn = x if x.numblocks[n] == 1 else x.rechunk({n: -1})
+        j = x.shape[n] // t[n]
+        lazy = block_sum(xn, lambda b, _, n=n: _gram(np, mode_blocks(np, b, n, t[n], side)), (j, j))
+        out.append(lazy.compute())
     return out
 
 
