@@ -6,8 +6,9 @@ array, which is computed to numpy once (memoised by its dask key) and handed to 
 numpy code. So HOOI forms each Gram after projecting the other modes: the data
 gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. The HOSVD start needs the
 Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over pencils that
-hold all of mode ``n`` when the chunks split it), a pass per mode. The same data and settings give the numpy
-result up to rounding; ``eps`` (rank selection) is not available on dask.
+hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
+and settings give the numpy result up to rounding; ``eps`` (rank selection) is not
+available on dask.
 """
 
 from __future__ import annotations
