@@ -20,19 +20,22 @@ __all__ = ["prepare_dask", "check_client", "frob_error"]
 
 
 def check_client():
-    """Refuse to run on a closed default ``distributed`` client (dask would hang or fail late)."""
+    """Refuse to run on a closed ``distributed`` client (dask would fail late, or hang)."""
     distributed = sys.modules.get("distributed")
     if distributed is None:
         return
-    try:
-        client = distributed.default_client()
-    except ValueError:  # no client: dask's local scheduler (threads) runs the graph
-        return
+    import dask
+
+    client = dask.config.get("scheduler", None)
+    if not isinstance(client, distributed.Client):
+        try:
+            client = distributed.default_client()
+        except ValueError:  # no client: dask's local scheduler (threads) runs the graph
+            return
     if client.status in ("closing", "closed"):
         raise RuntimeError(
-            f"the default dask client is {client.status}; start a new one "
-            "(distributed.Client(...)) or close it with a context manager so dask "
-            "falls back to threads"
+            f"the dask client is {client.status}; start a new one (distributed.Client(...)) "
+            "or unset it (dask.config.set(scheduler=None)) so dask falls back to threads"
         )
 
 
