@@ -8,9 +8,7 @@ dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
 import semitensor as st  # noqa: E402
-from semitensor.formats.str import STRTensor  # noqa: E402
 from semitensor.formats.stt import STTTensor  # noqa: E402
-from semitensor.formats.sttu import STTuTensor  # noqa: E402
 
 TOL = 1e-10
 
@@ -29,9 +27,10 @@ CHUNKS = (4, 3, 4, 6)  # splits three modes, in pieces that do not align with t
 def _fits(xin, side):
     """Every method's fit of ``xin`` (numpy fits with warmup=0: dask runs no two-core sweeps)."""
     ring = dict(t=2, side=side, random_state=1, tol=1e-6, warmup=0)
+    tucker = dict(ranks=[4, 4, 4, 2], t=[2, 1, 2, 2], side=side)
     return {
-        "sttu-hosvd": st.sttu_decompose(xin, [4, 4, 4, 2], t=[2, 1, 2, 2], side=side, method="hosvd"),
-        "sttu-hooi": st.sttu_decompose(xin, [4, 4, 4, 2], t=[2, 1, 2, 2], side=side, tol=1e-8),
+        "sttu-hosvd": st.sttu_decompose(xin, method="hosvd", **tucker),
+        "sttu-hooi": st.sttu_decompose(xin, tol=1e-8, **tucker),
         "stt-svd": st.stt_decompose(xin, 4, init="svd", **ring),
         "stt-random": st.stt_decompose(xin, 4, init="random", **ring),
         "str-svd": st.str_decompose(xin, 4, init="svd", **ring),
@@ -81,8 +80,11 @@ def test_local_cluster_equals_numpy(reference, cluster):
 def test_callback_sees_numpy_formats():
     seen = []
     xd = da.from_array(X, chunks=CHUNKS)
-    st.stt_decompose(xd, 4, t=2, init="random", random_state=0, n_iter_max=50, tol=0.5,
-                     callback=lambda it, dec, err: seen.append((it, type(dec), err)) and False)  # fmt: skip
+
+    def callback(it, dec, err):
+        seen.append((it, type(dec), err))
+
+    st.stt_decompose(xd, 4, t=2, init="random", random_state=0, tol=0.5, callback=callback)
     assert [s[0] for s in seen][:2] == [0, 1]
     assert all(s[1] is STTTensor for s in seen)
 
