@@ -40,8 +40,8 @@ def generated(shape, chunks):
 
 FITS = {
     "sttu": lambda x: st.sttu_decompose(x, [8, 8, 8], t=2, method="hosvd"),
-    "str": lambda x: st.str_decompose(x, 4, t=2, init="random", random_state=0, n_iter_max=1),
-    "stt": lambda x: st.stt_decompose(x, 4, t=2, init="random", random_state=0, n_iter_max=1),
+    "str": lambda x: st.str_decompose(x, 4, t=2, random_state=0, n_iter_max=3),
+    "stt": lambda x: st.stt_decompose(x, 4, t=2, random_state=0, n_iter_max=3),
 }
 
 
@@ -77,9 +77,10 @@ def _run(shape, chunks, limit, sub_shape, methods):
 def test_fits_256mb_tensor_on_workers_with_64mb_for_tasks():
     """256 MB tensor (never whole), workers of 190 MiB: about 64 MB above an idle process.
 
-    STTu and STR here (about 80 s); STT, which runs the same engine as STR, in the slow run.
+    STTu here (about 40 s on 2 busy cores); the ring fits, which pass over the data N
+    times a sweep, in the slow run.
     """
-    _run((256, 256, 512), (32, 64, 64), "190MiB", (64, 64, 128), ["sttu", "str"])
+    _run((256, 256, 512), (32, 64, 64), "190MiB", (64, 64, 128), ["sttu"])
 
 
 @pytest.mark.slow
