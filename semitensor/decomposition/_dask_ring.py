@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from .._kernels.dask_blocks import block_sum
-from ..formats._lazy import lazy_ring
+from ..formats.str import STRTensor
 from ._dask_prepare import frob_error
 from ._linalg import _PAD, fix_signs, solve_spd
 from ._progress import SweepBar
@@ -74,7 +74,8 @@ def rhs(x, cores, k):
 
 def ring_error(x, cores, norm_x):
     """``‖X − X̂‖/‖X‖`` chunk by chunk (the exact error, no cancellation)."""
-    return frob_error(x, lazy_ring(cores, x.shape, x.chunks)) / norm_x
+    # A tensor ring is an STR with t = 1; its lazy reconstruction has the data's chunks.
+    return frob_error(x, STRTensor(cores, 1).to_tensor(chunks=x.chunks)) / norm_x
 
 
 def _right_grams(cores):
