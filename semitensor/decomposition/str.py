@@ -56,6 +56,8 @@ def str_decompose(
     ----------
     tensor : array, shape (I_1, ..., I_N), N >= 2
         numpy array or torch tensor, finite; not modified.
+        A dask array is fitted chunk by chunk, results in numpy (see the guide's
+        "Large tensors" page for what differs).
     ranks : int, list of N int, or None
         The bond sizes ``R_0, R_1, …, R_{N−1}`` (an int for all bonds), each a
         positive multiple of ``t``. ``None``: chosen from ``eps``.

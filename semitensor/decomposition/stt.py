@@ -96,6 +96,8 @@ def stt_decompose(
     ----------
     tensor : array, shape (I_1, ..., I_N), N >= 2
         numpy array or torch tensor, finite; not modified.
+        A dask array is fitted chunk by chunk, results in numpy (see the guide's
+        "Large tensors" page for what differs).
     ranks : int, list of N-1 int, or None
         The bond sizes ``R_1, …, R_{N−1}`` of the STT (an int for all bonds), each a
         positive multiple of ``t`` when ``N > 2``. ``None``: chosen from ``eps``.

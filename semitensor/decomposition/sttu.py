@@ -121,6 +121,8 @@ def sttu_decompose(
     ----------
     tensor : array, shape (I_1, ..., I_N)
         numpy array or torch tensor (nested lists become numpy); finite, real.
+        A dask array is fitted chunk by chunk, results in numpy (see the guide's
+        "Large tensors" page for what differs).
         Integer input is converted to float64. Never modified.
     ranks : int, sequence of int or None
         Core sizes ``R_n``: one int for all modes or one per mode; each a positive
