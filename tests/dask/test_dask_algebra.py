@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 da = pytest.importorskip("dask.array")
 
@@ -92,3 +94,20 @@ def test_to_tensor_chunks_needs_uniform_t():
     with pytest.raises(ValueError, match="same t"):
         fmt.to_tensor(chunks=2)
     assert fmt.to_tensor().shape == (4, 4, 4, 4)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=hst.data())
+def test_stp_mode_dot_on_any_chunking_is_the_numpy_product(data):
+    """Property: for any shape, divisor, side and chunking, dask and numpy agree."""
+    shape = data.draw(hst.lists(hst.integers(1, 7), min_size=1, max_size=4), label="shape")
+    mode = data.draw(hst.integers(0, len(shape) - 1), label="mode")
+    shape[mode] *= data.draw(hst.sampled_from([1, 2, 3]), label="factor")
+    size = shape[mode]
+    k = data.draw(hst.sampled_from([d for d in range(1, size + 1) if size % d == 0]))
+    chunks = tuple(data.draw(hst.integers(1, s), label=f"chunk{n}") for n, s in enumerate(shape))
+    side = data.draw(hst.sampled_from(["left", "right"]))
+    rng = np.random.default_rng(len(shape) * 100 + size)
+    x, u = rng.standard_normal(shape), rng.standard_normal((3, k))
+    out = st.stp_mode_dot(da.from_array(x, chunks=chunks), u, mode, side=side)
+    np.testing.assert_allclose(out.compute(), st.stp_mode_dot(x, u, mode, side=side), atol=1e-12)
