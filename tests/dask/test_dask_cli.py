@@ -58,3 +58,21 @@ def test_bad_dask_options(capsys, tensor_file, tmp_path, extra, match):
         "-o", tmp_path / "o.npz",
     )  # fmt: skip
     assert_input_error(result, match)
+
+
+def test_scheduler_address_runs_the_fit_there(capsys, tensor_file, tmp_path):
+    """--scheduler: the fit runs on an existing cluster (an in-process one here, for speed)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
+        code, text, _ = run(
+            capsys, "decompose", tensor_file, "--format", "sttu", "--ranks", "4,2,2", "-q",
+            "--chunks", "4", "--scheduler", cluster.scheduler_address, "-o", tmp_path / "s.npz",
+        )  # fmt: skip
+        assert code == 0 and "STTu" in text
+        assert cluster.scheduler.transition_counter > 0, "no task ran on the cluster"
+    args = ["decompose", tensor_file, "--format", "sttu", "--ranks", "4,2,2", "-q"]
+    assert run(capsys, *args, "-o", tmp_path / "m.npz")[0] == 0
+    ref = st.load(tmp_path / "m.npz").to_tensor()
+    np.testing.assert_allclose(st.load(tmp_path / "s.npz").to_tensor(), ref, rtol=0, atol=1e-10)
