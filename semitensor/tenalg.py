@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from ._kernels import dask_blocks
 from ._kernels.guards import check_operand
 from ._memory import check_allocation
-from ._namespace import as_arrays
+from ._namespace import as_arrays, is_torch
 from ._validation import check_bool, check_mode, check_nonnegative_int, check_side
 
 __all__ = ["unfold", "fold", "mode_dot", "stp_mode_dot", "cheapest_mode_order"]
@@ -65,6 +68,8 @@ def unfold(tensor, mode):
     >>> bool((fold(unfold(X, 1), 1, X.shape) == X).all())
     True
     """
+    if dask_blocks.is_dask(tensor):
+        return dask_blocks.unfold(tensor, check_mode(mode, max(tensor.ndim, 1)))
     xp, (tensor,) = _operands([tensor], ["tensor"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
@@ -184,6 +189,8 @@ def mode_dot(tensor, matrix_or_vector, mode, transpose=False):
     >>> bool(np.allclose(unfold(Y, 1), U @ unfold(X, 1)))
     True
     """
+    if dask_blocks.is_dask(tensor):
+        return _dask_mode_dot(tensor, matrix_or_vector, mode, transpose)
     xp, (tensor, u) = _operands([tensor, matrix_or_vector], ["tensor", "matrix_or_vector"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
@@ -207,6 +214,34 @@ def mode_dot(tensor, matrix_or_vector, mode, transpose=False):
     if vector:
         out = xp.reshape(out, tuple(tensor.shape[:mode]) + tuple(tensor.shape[mode + 1 :]))
     return out
+
+
+def _small_numpy_operand(tensor, matrix, name):
+    """The small operand of a product with a dask tensor, as numpy (torch is refused)."""
+    if is_torch(matrix):
+        raise TypeError(
+            f"cannot mix array libraries in one call: tensor is a dask array, {name} is a "
+            "torch array; pass a numpy array (or a dask one, which is computed)"
+        )
+    _check_tensor(np, tensor)
+    return np.asarray(matrix)
+
+
+def _dask_mode_dot(tensor, matrix_or_vector, mode, transpose):
+    """`mode_dot` of a dask tensor with a small matrix or vector (a dask array back)."""
+    u = _small_numpy_operand(tensor, matrix_or_vector, "matrix_or_vector")
+    mode = check_mode(mode, tensor.ndim)
+    transpose = check_bool(transpose, "transpose")
+    vector = u.ndim == 1
+    u = u.reshape(1, -1) if vector else _matrix_operand(np, u, transpose, "matrix_or_vector")
+    if u.shape[1] != tensor.shape[mode]:
+        raise ValueError(
+            f"matrix_or_vector has {u.shape[1]} entries along the contracted axis, which must "
+            f"equal the size of mode {mode} of the tensor ({tensor.shape[mode]}); tensor "
+            f"shape {tuple(tensor.shape)}"
+        )
+    out = dask_blocks.stp_mode_dot(tensor, u, mode, "left")
+    return out[(slice(None),) * mode + (0,)] if vector else out
 
 
 def _semi_mode_product(xp, tensor, u, mode, s, side):
@@ -284,7 +319,10 @@ def stp_mode_dot(tensor, matrix, mode, side="left"):
     True
     """
     side = check_side(side)
-    xp, (tensor, u) = _operands([tensor, matrix], ["tensor", "matrix"])
+    if dask_blocks.is_dask(tensor):
+        xp, u = np, _small_numpy_operand(tensor, matrix, "matrix")
+    else:
+        xp, (tensor, u) = _operands([tensor, matrix], ["tensor", "matrix"])
     _check_tensor(xp, tensor)
     mode = check_mode(mode, tensor.ndim)
     u = _matrix_operand(xp, u, False)
@@ -296,6 +334,8 @@ def stp_mode_dot(tensor, matrix, mode, side="left"):
             f"({size}); tensor shape {tuple(tensor.shape)}. Valid column counts are the "
             f"divisors of {size}"
         )
+    if dask_blocks.is_dask(tensor):
+        return dask_blocks.stp_mode_dot(tensor, u, mode, side)
     return _semi_mode_product(xp, tensor, u, mode, size // k, side)
 
 

@@ -7,6 +7,7 @@ for how errors become exit statuses).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -252,11 +253,21 @@ def cmd_decompose(args):
     check_positive_int(args.n_iter_max, "--n-iter-max")
     check_nonnegative_int(args.seed, "--seed")
     check_output(args.output, args.force)
-    if args.missing is None and args.mask is None:
+    from . import _dask_options
+
+    lazy = _dask_options.uses_dask(args)
+    if lazy and (args.missing is not None or args.mask is not None):
+        raise InputError(
+            "--missing and --mask are not supported with --chunks yet (masked fits run "
+            "in memory); drop --chunks, or give the missing entries a value"
+        )
+    if lazy:  # chunk-wise: the tensor is never read whole
+        x = _dask_options.open_lazy(args.input, args.key, args.chunks)
+    elif args.missing is None and args.mask is None:
         x = read_tensor(args.input, args.key)
     else:
         x = read_tensor(args.input, args.key, finite=False)
-    mask = read_mask(args.mask, x, args.missing)
+    mask = None if lazy else read_mask(args.mask, x, args.missing)
     masked = {} if mask is None else {"mask": mask}
     progress = Progress(
         show_progress(args), args.n_iter_max, f"{format_class(name).title} fit", unit="sweep"
@@ -265,18 +276,19 @@ def cmd_decompose(args):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            dec = fit(
-                x,
-                ranks,
-                t=t,
-                side=args.side,
-                eps=args.eps,
-                n_iter_max=args.n_iter_max,
-                tol=args.tol,
-                random_state=args.seed,
-                callback=progress.fit_callback,
-                **masked,
-            )
+            with _dask_options.dask_session(args) if lazy else contextlib.nullcontext():
+                dec = fit(
+                    x,
+                    ranks,
+                    t=t,
+                    side=args.side,
+                    eps=args.eps,
+                    n_iter_max=args.n_iter_max,
+                    tol=args.tol,
+                    random_state=args.seed,
+                    callback=progress.fit_callback,
+                    **masked,
+                )
     finally:
         progress.close()
     seconds = time.perf_counter() - start
@@ -284,7 +296,7 @@ def cmd_decompose(args):
         for w in caught:
             print(f"{PROG}: warning: {w.message}", file=sys.stderr)
     io.save(dec, args.output, overwrite=args.force)
-    print(format_table([result_row(dec, x, seconds)]))
+    print(format_table([result_row(dec, None if lazy else x, seconds)]))
     return 0
 
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__
 from . import commands
+from ._dask_options import add_dask_arguments
 from .commands import PROG, InputError
 from .demo import FIT_FUNCTIONS
 
@@ -92,6 +93,7 @@ def build_parser():
     dec.add_argument("-o", "--output", required=True, metavar="OUTPUT.npz")
     dec.add_argument("--force", action="store_true", help="overwrite OUTPUT")
     dec.add_argument("-q", "--quiet", action="store_true", help="no progress bar or warnings")
+    add_dask_arguments(dec)
     dec.set_defaults(func=commands.cmd_decompose)
 
     rec = sub.add_parser(

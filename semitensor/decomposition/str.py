@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from .._kernels.dask_blocks import is_dask
 from .._validation import check_side
 from ..formats.chain import embed_first_core, str_core_shapes, str_ring_ranks
 from ..formats.str import STRTensor
@@ -58,6 +59,8 @@ def str_decompose(
     ----------
     tensor : array, shape (I_1, ..., I_N), N >= 2
         numpy array or torch tensor, finite; not modified.
+        A dask array is fitted chunk by chunk, results in numpy (see the guide's
+        "Large tensors" page for what differs).
     ranks : int, list of N int, or None
         The bond sizes ``R_0, R_1, …, R_{N−1}`` (an int for all bonds), each a
         positive multiple of ``t``. ``None``: chosen from ``eps``.
@@ -129,6 +132,19 @@ def str_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4, 4), True)
     """
+    if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
+        from ._dask_chains import str_decompose_dask
+
+        if mask is not None or validation_mask is not None:
+            raise TypeError(
+                "str_decompose: mask= and validation_mask= are not supported for dask "
+                "arrays yet; fit a numpy array, or give the missing entries a value"
+            )
+        return str_decompose_dask(
+            tensor, ranks, t, side=side, init=init, method=method, n_iter_max=n_iter_max,
+            tol=tol, eps=eps, n_restarts=n_restarts, warmup=warmup,
+            random_state=random_state, verbose=verbose, callback=callback,
+        )  # fmt: skip
     tensor, mask, held = take_mask(tensor, mask, validation_mask)
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim

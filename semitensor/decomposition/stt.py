@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import array_api_compat
 
+from .._kernels.dask_blocks import is_dask
 from .._validation import check_side
 from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
@@ -104,6 +105,8 @@ def stt_decompose(
     ----------
     tensor : array, shape (I_1, ..., I_N), N >= 2
         numpy array or torch tensor, finite; not modified.
+        A dask array is fitted chunk by chunk, results in numpy (see the guide's
+        "Large tensors" page for what differs).
     ranks : int, list of N-1 int, or None
         The bond sizes ``R_1, …, R_{N−1}`` of the STT (an int for all bonds), each a
         positive multiple of ``t`` when ``N > 2``. ``None``: chosen from ``eps``.
@@ -264,6 +267,19 @@ def stt_decompose(
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4), True)
     """
+    if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
+        from ._dask_chains import stt_decompose_dask
+
+        if mask is not None or validation_mask is not None:
+            raise TypeError(
+                "stt_decompose: mask= and validation_mask= are not supported for dask "
+                "arrays yet; fit a numpy array, or give the missing entries a value"
+            )
+        return stt_decompose_dask(
+            tensor, ranks, t, side=side, init=init, method=method, n_iter_max=n_iter_max,
+            tol=tol, eps=eps, n_restarts=n_restarts, warmup=warmup,
+            random_state=random_state, verbose=verbose, callback=callback,
+        )  # fmt: skip
     tensor, mask, held = take_mask(tensor, mask, validation_mask)
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim

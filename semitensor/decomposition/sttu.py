@@ -12,91 +12,23 @@ fast digit ``i_n = σ·(I_n/t_n) + k``.
 from __future__ import annotations
 
 import logging
-import math
 import time
-from dataclasses import dataclass
 
+from .._kernels.dask_blocks import is_dask
 from .._validation import check_side, check_t
 from ..formats.sttu import STTuTensor
-from ..tenalg import stp_mode_dot
 from ._masked_fit import take_mask
 from ._masked_sttu import fit_masked_sttu
-from ._prepare import cast_cores, check_ranks_or_eps, check_settings, prepare_tensor
+from ._prepare import cast_cores, check_settings, prepare_tensor
 from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
+from ._sttu_problem import _check_ranks, _Problem
 from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 from .fitinfo import FitInfo
 
 __all__ = ["sttu_decompose"]
 
 _METHODS = ("hosvd", "hooi")
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """The fixed data of one fit: the tensor, its norm, ``t``, the side, the rounding unit."""
-
-    xp: object
-    x: object
-    norm_x: float
-    t: tuple
-    side: str
-    dtype_eps: float
-    scale: float = 1.0
-
-    def project(self, y, factors, modes, keep=False):
-        """``y ×_m (U_m ⊗ I)ᵀ`` for ``m`` in ``modes`` (in order), and the intermediates."""
-        steps = []
-        for m in modes:
-            y = stp_mode_dot(y, self.xp.matrix_transpose(factors[m]), m, side=self.side)
-            if keep:
-                steps.append(y)
-        return y, steps
-
-    def subspace(self, y, n, k):
-        """Leading ``k``-dimensional left singular subspace of ``Z_n(y)`` (orthonormal)."""
-        x3 = mode_blocks(self.xp, y, n, self.t[n], self.side)
-        vecs, sq, route = spectrum(self.xp, x3, use_svd=False)
-        if route == "gram" and not gram_resolves(sq, k, x3.shape[1], self.dtype_eps):
-            vecs, _, _ = spectrum(self.xp, x3, use_svd=True)
-        return vecs[:, :k]
-
-    def rel_error(self, core, factors):
-        """``‖X − X̂‖/‖X‖`` for orthonormal factors.
-
-        ``‖X − X̂‖² = ‖X‖² − ‖G‖²`` is cheap but cancels below about ``sqrt(u)``;
-        there the error is computed from the reconstruction instead.
-        """
-        xp, norm_x = self.xp, self.norm_x
-        if norm_x == 0.0:
-            return 0.0
-        sq = max(norm_x**2 - float(xp.sum(core * core)), 0.0) / norm_x**2
-        if sq > 1e4 * self.dtype_eps:
-            return math.sqrt(sq)
-        diff = self.x - STTuTensor(core, list(factors), self.t, self.side).to_tensor()
-        return float(xp.linalg.vector_norm(diff)) / norm_x
-
-    def decomposition(self, core, factors):
-        """A fresh STTuTensor of the state, in the data's scale, on copies of the arrays.
-
-        A callback that edits what it is handed cannot touch the fit.
-        """
-        copies = [self.xp.asarray(u, copy=True) for u in factors]
-        return STTuTensor(core * self.scale, copies, self.t, self.side)
-
-
-def _check_ranks(ranks, eps, shape, t):
-    """Return the validated ranks (tuple), or ``None`` when ``eps`` picks them."""
-    values = check_ranks_or_eps(ranks, eps, len(shape), "one per mode")
-    if values is None:
-        return None
-    for n, (r, size, tn) in enumerate(zip(values, shape, t)):
-        if r % tn or r > size:
-            raise ValueError(
-                f"ranks[{n}] must be a positive multiple of t[{n}]={tn} no larger than the "
-                f"mode size I_{n}={size}; got {r}"
-            )
-    return tuple(values)
 
 
 def sttu_decompose(
@@ -123,6 +55,8 @@ def sttu_decompose(
     ----------
     tensor : array, shape (I_1, ..., I_N)
         numpy array or torch tensor (nested lists become numpy); finite, real.
+        A dask array is fitted chunk by chunk, results in numpy (see the guide's
+        "Large tensors" page for what differs).
         Integer input is converted to float64. Never modified.
     ranks : int, sequence of int or None
         Core sizes ``R_n``: one int for all modes or one per mode; each a positive
@@ -246,6 +180,13 @@ def sttu_decompose(
     >>> by_eps.ranks
     (4, 4, 2)
     """
+    if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
+        from ._dask_sttu import sttu_decompose_dask
+
+        return sttu_decompose_dask(
+            tensor, ranks, t, side=side, method=method, n_iter_max=n_iter_max, tol=tol,
+            eps=eps, random_state=random_state, verbose=verbose, callback=callback,
+        )  # fmt: skip
     # --- validation, before any array work -------------------------------------
     # Fitted in float64 whatever the input, cast back: in float32 the Gram route cannot
     # resolve the kept directions (its rounding level is 1e4·J·u·λ_1 with u = 6e-8),

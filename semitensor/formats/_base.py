@@ -159,8 +159,8 @@ class STPFormat:
         """Full tensor size divided by `n_params` (> 1 means compression)."""
         return math.prod(self._shape) / self.n_params
 
-    def to_tensor(self):
-        """Return the full tensor (same array library, dtype and device as the format)."""
+    def to_tensor(self, chunks=None):
+        """The full tensor (same library, dtype, device); lazy dask with ``chunks``."""
         raise NotImplementedError
 
     def _check_full_size(self, like):

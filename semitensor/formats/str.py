@@ -132,8 +132,16 @@ class STRTensor(_CoreChain):
         ]
         return 1 + int(np.argmin(costs))
 
-    def to_tensor(self):
+    def to_tensor(self, chunks=None):
         """Return the full tensor (same array library, dtype and device as the cores).
+
+        Parameters
+        ----------
+        chunks : optional
+            Return a lazy dask array with these chunks instead (anything
+            `dask.array.normalize_chunks` takes, e.g. ``(64, 64, -1)``): each chunk
+            is computed from the small arrays only, so a tensor larger than memory
+            can be written to zarr chunk by chunk. Its chunks are numpy.
 
         Notes
         -----
@@ -142,6 +150,10 @@ class STRTensor(_CoreChain):
         smallest; one GEMM over ``(R_m, R_0)`` then writes the output and closes the
         trace. ``G ⊗ I_t`` is never formed.
         """
+        if chunks is not None:
+            from ._lazy import lazy_ring, ring_of_str
+
+            return lazy_ring(ring_of_str(self.cores, self._t, self._side), self.shape, chunks)
         self._check_full_size(self.cores[0])
         xp = self._xp
         n, r0 = len(self.cores), self._ranks[0]

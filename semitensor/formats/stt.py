@@ -173,8 +173,16 @@ class STTTensor(_CoreChain):
                 best, best_k = cost, k
         return best_k
 
-    def to_tensor(self):
+    def to_tensor(self, chunks=None):
         """Return the full tensor (same array library, dtype and device as the cores).
+
+        Parameters
+        ----------
+        chunks : optional
+            Return a lazy dask array with these chunks instead (anything
+            `dask.array.normalize_chunks` takes, e.g. ``(64, 64, -1)``): each chunk
+            is computed from the small arrays only, so a tensor larger than memory
+            can be written to zarr chunk by chunk. Its chunks are numpy.
 
         Notes
         -----
@@ -183,6 +191,10 @@ class STTTensor(_CoreChain):
         the peak memory is the output plus two partial products (each at most
         ``R_k·∏ I`` on its side). ``G ⊗ I_t`` is never formed.
         """
+        if chunks is not None:
+            from ._lazy import lazy_ring, ring_of_stt
+
+            return lazy_ring(ring_of_stt(self.cores, self._t, self._side), self.shape, chunks)
         self._check_full_size(self.cores[0])
         xp = self._xp
         n = len(self.cores)

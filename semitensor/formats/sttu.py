@@ -167,8 +167,16 @@ class STTuTensor(STPFormat):
             i * r // (t * t) for i, r, t in zip(self.shape, self.ranks, self.t)
         )
 
-    def to_tensor(self):
+    def to_tensor(self, chunks=None):
         """Return the full tensor ``G ×_1 (U_1⊗I_{t_1}) … ×_N (U_N⊗I_{t_N})``.
+
+        Parameters
+        ----------
+        chunks : optional
+            Return a lazy dask array with these chunks instead (anything
+            `dask.array.normalize_chunks` takes, e.g. ``(64, 64, -1)``): each chunk
+            is computed from the small arrays only, so a tensor larger than memory
+            can be written to zarr chunk by chunk. Its chunks are numpy.
 
         Returns
         -------
@@ -180,6 +188,10 @@ class STTuTensor(STPFormat):
         A sequence of `~semitensor.tenalg.stp_mode_dot` calls in the order chosen by
         `cheapest_mode_order`; ``U_n ⊗ I_{t_n}`` is never formed.
         """
+        if chunks is not None:
+            from ._lazy import lazy_sttu
+
+            return lazy_sttu(self._core, self._factors, self.t, self.side, self.shape, chunks)
         self._check_full_size(self._core)
         rows = [u.shape[0] for u in self._factors]
         out = self._core

@@ -1,0 +1,194 @@
+"""Chunk-wise kernels for dask arrays: mode products, unfoldings, per-block sums.
+
+Imported only when a dask array reaches the library (`is_dask` never imports dask),
+so ``import semitensor`` stays light. Small operands (matrices, cores) are numpy;
+every pass over a dask tensor is a `map_blocks`/`blockwise` of numpy work on one
+chunk, followed by a tree sum of small per-chunk results where a chunked mode is
+contracted. Nothing of the tensor's size is gathered in one place.
+
+A block holds rows ``[a, b)`` of mode ``n``, where ``I_n = K·s``. On the left side
+(``i = k·s + σ``) it meets the columns ``k0 = ⌊a/s⌋ … ⌈b/s⌉`` of the matrix and
+feeds every output row; on the right side (``i = σ·K + k``) it meets the whole
+matrix and feeds the output rows of the digits ``σ0 = ⌊a/K⌋ … ⌈b/K⌉``. Padding the
+block with zeros to that digit range makes it an ordinary `stp_mode_dot` operand,
+so ``U ⊗ I_s`` is never formed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import array_api_compat
+import numpy as np
+
+__all__ = [
+    "is_dask",
+    "check_known_chunks",
+    "rows_product",
+    "stp_mode_dot",
+    "unfold",
+    "block_sum",
+    "lazy_blocks",
+]
+
+
+def is_dask(x):
+    """True if ``x`` is a dask array (dask is not imported when it is not loaded)."""
+    return array_api_compat.is_dask_array(x)
+
+
+def check_known_chunks(x, name="tensor"):
+    """Refuse a dask array whose chunk sizes are unknown (NaN), saying how to fix it."""
+    if any(math.isnan(c) for cs in x.chunks for c in cs):
+        raise ValueError(
+            f"{name} is a dask array with unknown chunk sizes {x.chunks}; call "
+            f"{name}.compute_chunk_sizes() (or build it with known chunks) first"
+        )
+
+
+def _dense_product(block, m, mode, s, side):
+    """``block ×_mode (m ⊗ I_s)`` (left) or ``(I_s ⊗ m)`` (right), numpy, no Kronecker."""
+    shape = block.shape
+    pre, post = math.prod(shape[:mode]), math.prod(shape[mode + 1 :])
+    j, k = m.shape
+    if side == "left":
+        x3 = block.reshape(pre, k, s * post)
+    else:
+        x3 = block.reshape(pre * s, k, post)
+    out = np.matmul(m, x3)
+    return out.reshape(shape[:mode] + (j * s,) + shape[mode + 1 :])
+
+
+def _pad_rows(block, mode, before, after):
+    if before == 0 and after == 0:
+        return block
+    width = [(0, 0)] * block.ndim
+    width[mode] = (before, after)
+    return np.pad(block, width)
+
+
+def rows_product(block, m, mode, size, side, start):
+    """The share of rows ``[start, start + block.shape[mode])`` in ``X ⋉_mode m``.
+
+    ``m`` is ``(J, K)`` with ``K | size``. Returns ``(part, lo)``: ``part`` holds the
+    output rows ``[lo, lo + part.shape[mode])`` of mode ``mode`` (the module
+    docstring explains the digit ranges); the full product is the sum of the parts
+    of all row ranges.
+    """
+    j, k = m.shape
+    s = size // k
+    a, b = start, start + block.shape[mode]
+    if side == "left":
+        k0, k1 = a // s, -(-b // s)
+        x = _pad_rows(block, mode, a - k0 * s, k1 * s - b)
+        return _dense_product(x, m[:, k0:k1], mode, s, "left"), 0
+    s0, s1 = a // k, -(-b // k)
+    x = _pad_rows(block, mode, a - s0 * k, s1 * k - b)
+    return _dense_product(x, m, mode, s1 - s0, "right"), s0 * j
+
+
+def _place(part, lo, mode, out_size):
+    """``part`` zero-padded along ``mode`` to ``out_size`` rows starting at ``lo``."""
+    return _pad_rows(part, mode, lo, out_size - lo - part.shape[mode])
+
+
+def stp_mode_dot(x, m, mode, side):
+    """``x ⋉_mode m`` for a dask ``x`` and a small numpy ``m`` (validated by the caller).
+
+    Mode ``mode`` of the result is one chunk of ``J·s`` rows; the other chunks are
+    those of ``x``. When ``x`` splits that mode, each chunk's share is computed by
+    `rows_product` and the shares are tree-summed (bounded memory).
+    """
+    import dask.array as da
+
+    size = x.shape[mode]
+    j, k = m.shape
+    out_rows = j * (size // k)
+    dtype = np.result_type(x.dtype, m.dtype)
+    m = np.asarray(m, dtype=dtype)
+    if x.numblocks[mode] == 1:
+        return x.map_blocks(
+            lambda b: _dense_product(b.astype(dtype, copy=False), m, mode, size // k, side),
+            chunks=x.chunks[:mode] + ((out_rows,),) + x.chunks[mode + 1 :],
+            dtype=dtype,
+        )
+    # Row numbers chunked as the mode: each block's first entry is where it starts.
+    starts = da.arange(size, chunks=x.chunks[mode])
+    ind = tuple(range(x.ndim))
+    stack = x.ndim  # a new leading index: one slice per chunk of the contracted mode
+    out_ind = (stack,) + ind[:mode] + (x.ndim + 1,) + ind[mode + 1 :]
+    in_ind = ind[:mode] + (stack,) + ind[mode + 1 :]
+
+    def share(block, start):
+        block = block.astype(dtype, copy=False)
+        part, lo = rows_product(block, m, mode, size, side, int(start[0]))
+        return _place(part, lo, mode, out_rows)[None, ...]
+
+    parts = da.blockwise(
+        share,
+        out_ind,
+        x,
+        in_ind,
+        starts,
+        (stack,),
+        new_axes={x.ndim + 1: out_rows},
+        adjust_chunks={stack: 1},
+        dtype=dtype,
+        concatenate=True,
+    )
+    return parts.sum(axis=0)
+
+
+def unfold(x, mode):
+    """Mode-``mode`` unfolding of a dask array (TensorLy's order), lazily."""
+    import dask.array as da
+
+    rest = math.prod(x.shape[:mode]) * math.prod(x.shape[mode + 1 :])
+    return da.reshape(da.moveaxis(x, mode, 0), (x.shape[mode], rest))
+
+
+def block_sum(x, fn, out_shape, dtype=np.float64):
+    """``Σ_blocks fn(block, starts)`` as a lazy dask array of ``out_shape``.
+
+    ``fn`` gets a numpy block and the index of its first entry along every mode, and
+    returns a numpy array of ``out_shape`` (small: a Gram, a right-hand side). The
+    per-block results are tree-summed, so no task holds more than a few of them.
+    """
+    import dask.array as da
+
+    out_shape = tuple(out_shape)
+    nd = x.ndim
+
+    def one(block, block_info=None):
+        loc = block_info[0]["array-location"]
+        out = np.asarray(fn(block, tuple(lo for lo, _ in loc)), dtype=dtype)
+        return out.reshape((1,) * nd + out_shape)
+
+    chunks = tuple((1,) * n for n in x.numblocks) + tuple((d,) for d in out_shape)
+    parts = da.map_blocks(
+        one,
+        x,
+        chunks=chunks,
+        new_axis=list(range(nd, nd + len(out_shape))),
+        dtype=dtype,
+        meta=np.empty((0,) * (nd + len(out_shape)), dtype=dtype),
+    )
+    return parts.sum(axis=tuple(range(nd)))
+
+
+def lazy_blocks(shape, chunks, fn, dtype):
+    """A lazy dask array of ``shape`` whose block at slices ``sl`` is ``fn(sl)``.
+
+    ``chunks`` is anything `dask.array.normalize_chunks` takes (an int, a tuple, a
+    dask chunks tuple, ``"auto"``).
+    """
+    import dask.array as da
+
+    chunks = da.core.normalize_chunks(chunks, tuple(shape), dtype=np.dtype(dtype))
+
+    def one(block, block_info=None):
+        loc = block_info[0]["array-location"]
+        return np.asarray(fn(tuple(slice(lo, hi) for lo, hi in loc)), dtype=dtype)
+
+    # da.empty is a placeholder that only carries the chunk layout (never filled).
+    return da.map_blocks(one, da.empty(shape, chunks=chunks, dtype=dtype), dtype=dtype)

@@ -1,0 +1,127 @@
+"""`stt_decompose` and `str_decompose` on a dask array (the same checks, then `_dask_ring`).
+
+The arguments are checked as in the numpy fits; the ring ranks, the mapping to and
+from the formats and the stopping rules are theirs. Not on dask: ``eps`` (rank
+search), two-core warm-up sweeps, and a two-core STT (a matrix: use the numpy fit
+or a truncated SVD).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from .._validation import check_side
+from ..formats.chain import (
+    embed_first_core,
+    ring_to_stt,
+    str_core_shapes,
+    str_ring_ranks,
+    stt_core_shapes,
+    stt_ring_ranks,
+    stt_to_ring,
+)
+from ..formats.str import STRTensor
+from ..formats.stt import STTTensor
+from ._dask_prepare import prepare_dask
+from ._dask_ring import check_dask_warmup, fit_tensor_ring_dask
+from ._prepare import cast_cores, check_bond_list, check_init, check_settings, check_uniform_t
+from ._rank_search import check_bonds_useful
+from ._stopping import warn_unconverged
+from .fitinfo import FitInfo
+
+__all__ = ["stt_decompose_dask", "str_decompose_dask"]
+
+
+def _settings(name, kw):
+    settings = check_settings(
+        name,
+        method=kw["method"],
+        methods=("als", "svd"),
+        n_iter_max=kw["n_iter_max"],
+        tol=kw["tol"],
+        eps=kw["eps"],
+        n_restarts=kw["n_restarts"],
+        random_state=kw["random_state"],
+        verbose=kw["verbose"],
+        callback=kw["callback"],
+        warmup=kw["warmup"],
+    )
+    check_dask_warmup(settings.warmup, name)
+    if settings.eps is not None:
+        raise ValueError(
+            f"{name}: eps (rank search) is not available for a dask tensor; give ranks, "
+            "or choose them on a numpy subsample first"
+        )
+    return settings
+
+
+def _numpy_cores(cores):
+    return [np.array(np.asarray(c), dtype=np.float64) for c in cores]
+
+
+def stt_decompose_dask(tensor, ranks, t, *, side, init, **kw):
+    """`~semitensor.decomposition.stt.stt_decompose` of a dask array (``N >= 3``)."""
+    x, out_dtype, scale, norm_x = prepare_dask(tensor, min_ndim=3)
+    n, shape = x.ndim, tuple(x.shape)
+    t = check_uniform_t(t, n - 2, "interior core", "stt_decompose")
+    side = check_side(side)
+    settings = _settings("stt_decompose", kw)
+    bonds = check_bond_list(ranks, n - 1, t, None, f"bond sizes R_1..R_{n - 1}")
+    check_bonds_useful(bonds, shape, t)
+    check_init(init, STTTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 2), side=side)
+    if isinstance(init, STTTensor):
+        init = stt_to_ring(_numpy_cores(init.cores), t, side)
+    settings = replace(settings, init=init)
+
+    if norm_x == 0.0:
+        return _zero(STTTensor, stt_core_shapes(shape, bonds, t), t, side, out_dtype, kw)
+
+    def wrap(ring):
+        return STTTensor(cast_cores(np, ring_to_stt(ring, t, side), out_dtype, scale), t, side)
+
+    ring, info = _fit(x, stt_ring_ranks(bonds, t), settings, norm_x, wrap)
+    warn_unconverged(info, "stt_decompose", settings.n_iter_max, settings.tol, stacklevel=4)
+    result = wrap(ring)
+    result.info = info
+    return result
+
+
+def str_decompose_dask(tensor, ranks, t, *, side, init, **kw):
+    """`~semitensor.decomposition.str.str_decompose` of a dask array."""
+    x, out_dtype, scale, norm_x = prepare_dask(tensor, min_ndim=2)
+    n, shape = x.ndim, tuple(x.shape)
+    t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")
+    side = check_side(side)
+    settings = _settings("str_decompose", kw)
+    bonds = check_bond_list(ranks, n, t, None, f"bond sizes R_0..R_{n - 1}")
+    check_bonds_useful(bonds, shape, t, ring=True)
+    check_init(init, STRTensor, settings, shape=shape, bonds=bonds, t=(t,) * (n - 1), side=side)
+    if isinstance(init, STRTensor):
+        init = _numpy_cores(init.compact().cores)
+    settings = replace(settings, init=init)
+
+    if norm_x == 0.0:
+        return _zero(STRTensor, str_core_shapes(shape, bonds, t), t, side, out_dtype, kw)
+
+    def wrap(ring):
+        cores = [embed_first_core(ring[0], t, side), *ring[1:]]
+        return STRTensor(cast_cores(np, cores, out_dtype, scale), t, side)
+
+    ring, info = _fit(x, str_ring_ranks(bonds, t), settings, norm_x, wrap)
+    warn_unconverged(info, "str_decompose", settings.n_iter_max, settings.tol, stacklevel=4)
+    result = wrap(ring)
+    result.info = info
+    return result
+
+
+def _fit(x, ranks, settings, norm_x, wrap):
+    return fit_tensor_ring_dask(x, ranks, settings, norm_x, wrap=wrap)
+
+
+def _zero(cls, shapes, t, side, dtype, kw):
+    """The exact fit of a zero tensor (as the numpy fits return it)."""
+    result = cls([np.zeros(s, dtype=dtype) for s in shapes], t, side)
+    result.info = FitInfo(method=kw["method"], converged=True, stop_reason="exact", errors=[0.0])
+    return result

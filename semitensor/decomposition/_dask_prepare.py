@@ -1,0 +1,80 @@
+"""Dask input of the fits: checked and summarised in one pass over the chunks.
+
+`prepare_dask` is the dask twin of `_prepare.prepare_tensor`: the same rules (real,
+finite, no empty mode, float64 working copy, extreme magnitudes rescaled), but
+every check is one reduction of one `dask.compute`, so the tensor is read once and
+never gathered. `frob_error` is the chunk-wise ``‖X − X̂‖`` of a format.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from .._kernels.dask_blocks import check_known_chunks
+from ._prepare import _LARGEST, _SMALLEST
+
+__all__ = ["prepare_dask", "check_client", "frob_error"]
+
+
+def check_client():
+    """Refuse to run on a closed ``distributed`` client (dask would fail late, or hang)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return
+    import dask
+
+    client = dask.config.get("scheduler", None)
+    if not isinstance(client, distributed.Client):
+        try:
+            client = distributed.default_client()
+        except ValueError:  # no client: dask's local scheduler (threads) runs the graph
+            return
+    if client.status in ("closing", "closed"):
+        raise RuntimeError(
+            f"the dask client is {client.status}; start a new one (distributed.Client(...)) "
+            "or unset it (dask.config.set(scheduler=None)) so dask falls back to threads"
+        )
+
+
+def prepare_dask(tensor, min_ndim=2):
+    """``(x, out_dtype, scale, norm_x)`` of a dask tensor, checked in one pass.
+
+    ``x`` is the lazy float64 (rescaled) data, ``norm_x`` its Frobenius norm.
+    """
+    import dask
+
+    check_client()
+    check_known_chunks(tensor)
+    kind = tensor.dtype.kind
+    if kind == "c":
+        raise TypeError(
+            f"tensor must be real; got dtype {tensor.dtype} (fit the real and imaginary "
+            "parts separately, or use a real embedding)"
+        )
+    if kind not in "biuf":
+        raise TypeError(f"tensor must hold real numbers; got an array of dtype {tensor.dtype}")
+    if 0 in tensor.shape:
+        raise ValueError(f"tensor must not have a mode of size 0; got shape {tensor.shape}")
+    if tensor.ndim < min_ndim:
+        raise ValueError(f"tensor must have order at least {min_ndim}; got a {tensor.ndim}-d array")
+    x = tensor.astype(np.float64)
+    finite, top, sq = dask.compute((abs(x) < np.inf).all(), abs(x).max(), (x * x).sum())
+    if not finite:
+        raise ValueError("tensor must be finite; it holds NaN or Inf entries")
+    out_dtype = tensor.dtype if kind == "f" else np.dtype(np.float64)
+    top = float(top)
+    scale = 1.0
+    if top != 0.0 and not _SMALLEST < top < _LARGEST:
+        scale = top
+        x = x / top
+        sq = float((x * x).sum().compute())
+    return x, out_dtype, scale, math.sqrt(float(sq))
+
+
+def frob_error(x, approx):
+    """``‖x − approx‖_F`` chunk by chunk (``approx`` lazy with the chunks of ``x``)."""
+    d = x - approx
+    return math.sqrt(float((d * d).sum().compute()))

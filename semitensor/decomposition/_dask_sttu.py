@@ -1,0 +1,156 @@
+"""`sttu_decompose` on a dask array: HOSVD and HOOI with chunk-wise passes.
+
+The driver is the numpy one (`sttu._fit`): only the problem object differs. Its
+products are the dask `stp_mode_dot` (lazy, chunk-wise); a subspace needs a small
+array, which is computed to numpy once (memoised by its dask key) and handed to the
+numpy code. So HOOI forms each Gram after projecting the other modes: the data
+gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. The HOSVD start needs the
+Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over pencils that
+hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
+and settings give the numpy result up to rounding; ``eps`` (rank selection) is not
+available on dask.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from .._kernels.dask_blocks import block_sum, is_dask
+from .._validation import check_side, check_t
+from ..formats.sttu import STTuTensor
+from ..tenalg import stp_mode_dot
+from ._dask_prepare import frob_error, prepare_dask
+from ._prepare import cast_cores, check_settings
+from ._sttu_problem import _check_ranks, _Problem
+from ._subspaces import _gram, gram_resolves, mode_blocks
+from .sttu import _METHODS, _fit
+
+__all__ = ["sttu_decompose_dask"]
+
+# Computed small arrays kept (by dask key): the current sweep's intermediates.
+_MEMO_SIZE = 16
+
+
+class _DaskProblem(_Problem):
+    """`sttu._Problem` whose tensor is a dask array (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        object.__setattr__(self, "memo", {})
+        object.__setattr__(self, "grams", {})
+
+    def known(self, y):
+        """``y`` as numpy if it was computed before (or is numpy), else ``y``."""
+        return self.memo.get(y.name, y) if is_dask(y) else y
+
+    def numpy(self, y):
+        """``y`` computed to numpy, once."""
+        y = self.known(y)
+        if is_dask(y):
+            name, y = y.name, y.compute()
+            if len(self.memo) >= _MEMO_SIZE:
+                self.memo.pop(next(iter(self.memo)))
+            self.memo[name] = y
+        return y
+
+    def project(self, y, factors, modes, keep=False):
+        steps = []
+        y = self.known(y)
+        for m in modes:
+            y = stp_mode_dot(y, factors[m].T, m, side=self.side)
+            if keep:
+                steps.append(y)
+        return y, steps
+
+    def subspace(self, y, n, k):
+        if y is self.x:
+            return self.gram_subspace(n, k)
+        return super().subspace(self.numpy(y), n, k)
+
+    def gram_subspace(self, n, k):
+        """Leading subspace of ``Z_n`` of the tensor from its chunk-wise Gram."""
+        if not self.grams:
+            self.grams.update(enumerate(_all_grams(self.x, self.t, self.side)))
+        lam, vecs = np.linalg.eigh(self.grams[n])
+        sq = lam[::-1].clip(min=0.0)
+        if not gram_resolves(sq, k, len(sq), self.dtype_eps):
+            # numpy would take the SVD of Z_n here; on dask the Gram is all there is.
+            logging.getLogger("semitensor.decomposition").debug(
+                "sttu on dask: the Gram of mode %d does not resolve %d directions", n, k
+            )
+        return np.flip(vecs, axis=1)[:, :k]
+
+    def rel_error(self, core, factors):
+        """As `sttu._Problem.rel_error`; below ``sqrt(u)`` the difference is chunk-wise."""
+        core = self.numpy(core)
+        if self.norm_x == 0.0:
+            return 0.0
+        sq = max(self.norm_x**2 - float(np.sum(core * core)), 0.0) / self.norm_x**2
+        if sq > 1e4 * self.dtype_eps:
+            return math.sqrt(sq)
+        approx = STTuTensor(core, list(factors), self.t, self.side).to_tensor(chunks=self.x.chunks)
+        return frob_error(self.x, approx) / self.norm_x
+
+    def decomposition(self, core, factors):
+        return super().decomposition(self.numpy(core), factors)
+
+
+def _all_grams(x, t, side):
+    """The Gram ``Z_nZ_nᵀ`` of every mode, summed over chunks (one pass per mode).
+
+    A chunk that holds all of mode ``n`` gives its share of the Gram directly; a split
+    mode is first gathered into pencils (``rechunk``: one chunk along ``n``, the
+    other chunks kept), so a task holds one pencil. One pass per mode, not one for
+    all: shared source chunks would otherwise stay in memory until every mode used
+    them.
+    """
+    out = []
+    for n in range(x.ndim):
+        xn = x if x.numblocks[n] == 1 else x.rechunk({n: -1})
+        j = x.shape[n] // t[n]
+        lazy = block_sum(xn, lambda b, _, n=n: _gram(np, mode_blocks(np, b, n, t[n], side)), (j, j))
+        out.append(lazy.compute())
+    return out
+
+
+def sttu_decompose_dask(
+    tensor, ranks, t, *, side, method, n_iter_max, tol, eps, random_state, verbose, callback
+):
+    """`~semitensor.decomposition.sttu.sttu_decompose` of a dask array (same contract)."""
+    x, out_dtype, scale, norm_x = prepare_dask(tensor, min_ndim=1)
+    shape = tuple(x.shape)
+    t = check_t(t, len(shape))
+    for n, (size, tn) in enumerate(zip(shape, t)):
+        if size % tn:
+            raise ValueError(
+                f"t[{n}]={tn} does not divide the size of mode {n} (I_{n}={size}); "
+                f"tensor shape {shape}"
+            )
+    side = check_side(side)
+    settings = check_settings(
+        "sttu_decompose",
+        method=method,
+        methods=_METHODS,
+        n_iter_max=n_iter_max,
+        tol=tol,
+        eps=eps,
+        random_state=random_state,
+        verbose=verbose,
+        callback=callback,
+    )
+    if settings.eps is not None:
+        raise ValueError(
+            "eps (rank selection) is not available for a dask tensor; give ranks, or "
+            "choose them on a numpy subsample first"
+        )
+    ranks = _check_ranks(ranks, None, shape, t)
+    level = logging.INFO if verbose else logging.DEBUG
+    prob = _DaskProblem(np, x, norm_x, t, side, float(np.finfo(np.float64).eps), scale)
+    core, factors, info = _fit(prob, ranks, None, method, n_iter_max, tol, callback, level)
+    (core,) = cast_cores(np, [prob.numpy(core)], out_dtype, scale)
+    result = STTuTensor(core, cast_cores(np, factors, out_dtype), t, side)
+    result.info = info
+    return result
