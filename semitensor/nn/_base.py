@@ -62,6 +62,17 @@ def check_float_input(x):
         )
 
 
+def _rows(lead):
+    """Number of rows as a Python int (the path is fixed per trace).
+
+    ``torch.jit.trace`` hands sizes over as tensors, which the cost model's integer
+    arithmetic cannot take.
+    """
+    if torch.jit.is_tracing():
+        return math.prod(int(s) for s in lead)
+    return math.prod(lead)
+
+
 class STPLinearBase(nn.Module):
     """Shared machinery of `STTLinear`, `STRLinear` and `STTuLinear` (see those)."""
 
@@ -201,7 +212,7 @@ class STPLinearBase(nn.Module):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         if path is None or path == "auto":
-            path = self.path_for(x2.shape[0])
+            path = self.path_for(_rows(lead))
         else:
             path = check_choice(path, "path", PATHS)
         self.last_path = path

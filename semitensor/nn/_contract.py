@@ -109,7 +109,7 @@ def mode_sequence_cost(size, sizes_in, sizes_out, rows, order):
     Mode ``j`` maps ``sizes_in[j]`` to ``sizes_out[j]`` with a factor of ``rows[j]``
     rows (the ``U`` of ``U ⊗ I_t``), as `semitensor.tenalg.cheapest_mode_order` models.
     """
-    total = 0
+    total = 0.0
     for j in order:
         total += 2 * rows[j] * size
         size = size // sizes_in[j] * sizes_out[j]

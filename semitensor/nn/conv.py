@@ -171,6 +171,8 @@ class STPConv2d(nn.Module):
                 f"input must have shape (B, {self.in_channels}, H, W); got {tuple(x.shape)}"
             )
         b, _, h, w = x.shape
+        if torch.jit.is_tracing():  # sizes come as tensors; the path is fixed per trace
+            b, h, w = int(b), int(h), int(w)
         path = self.path_for(b, h, w)
         self.last_path = path
         if path == "dense":

@@ -19,7 +19,6 @@ from ..formats.str import STRTensor
 from ..formats.stt import STTTensor
 from ._base import STPLinearBase
 from ._contract import (
-    chain_rebuild_cost,
     ring_forward,
     ring_moments,
     ring_rebuild_cost,
@@ -130,6 +129,9 @@ class STTLinear(STPLinearBase):
     def _weight_std(self):
         return _ring_std(self._ring(), self.in_features * self.out_features)
 
+    def _weight_tensor(self):
+        return ring_to_tensor(self._ring(), self.modes)
+
     def _forward_cores(self, x2):
         return ring_forward(x2, self._ring(), self.modes)
 
@@ -137,8 +139,7 @@ class STTLinear(STPLinearBase):
         return _ring_cost(batch, self._ring_ranks(), self.modes, self.in_features)
 
     def _rebuild_flops(self):
-        # to_tensor contracts the train (ring index 1, effective bonds R_k).
-        return chain_rebuild_cost([1, *self.ranks], self.modes)
+        return ring_rebuild_cost(self._ring_ranks(), self.modes)
 
     def _fit(self, wt, **fit_kwargs):
         from ..decomposition.stt import stt_decompose
