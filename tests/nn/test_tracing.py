@@ -23,6 +23,9 @@ def _layers():
         for fmt, ranks, t in (("stt", 4, 2), ("str", 4, 2), ("sttu", [4, 2, 3, 2], [2, 2, 1, 2])):
             conv = STPConv2d(8, 8, 3, (8, 9), (2, 4), ranks, t, format=fmt, padding=1, **kw)
             out.append((f"conv-{fmt}-{path}", conv, img))
+        grouped = STPConv2d(8, 8, 3, (2, 9), (2, 4), 4, 2, groups=4, padding="same",
+                            padding_mode="reflect", **kw)  # fmt: skip
+        out.append((f"conv-grouped-{path}", grouped, img))
     return out
 
 
