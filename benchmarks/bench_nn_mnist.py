@@ -221,10 +221,12 @@ def main():
     parser.add_argument("--fine-tune", type=int, default=1)
     parser.add_argument("--n-iter", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--formats", default="0,1,2,3,4,5", help="indices into FORMATS")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "nn_mnist.md"))
     parser.add_argument("--plot", default=str(ROOT / "docs" / "_static" / "nn_mnist.png"))
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    FORMATS[:] = [FORMATS[int(k)] for k in args.formats.split(",")]
     rows, dense_acc, dense_epoch = run(args)
     text = summarise(rows, dense_acc, dense_epoch, args)
     print(text)
