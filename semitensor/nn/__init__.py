@@ -25,7 +25,8 @@ index, so the cores are exactly those of SPEC §4 (``to_format()``).
 Modules: ``_layout`` (the layout and `factorize`), ``_contract`` (a batch through
 the ring cores, and the cost model of the two forward paths), ``_base`` (what the
 layers share), ``linear`` (`STTLinear`, `STRLinear`), ``tucker`` (`STTuLinear`),
-``conv`` (`STPConv2d`), ``compress`` (`compress_linear_layers`).
+``conv`` (`STPConv2d`), ``compress`` (`compress_linear_layers`), ``budget``
+(`compress_model`: Linear and Conv2d layers by a ratio or a parameter budget).
 
 References
 ----------
@@ -34,6 +35,7 @@ References
 """
 
 from ._layout import factorize, matrix_to_tensor, tensor_to_matrix
+from .budget import compress_model
 from .compress import CompressionReport, compress_linear_layers
 from .conv import STPConv2d
 from .linear import STRLinear, STTLinear
@@ -46,6 +48,7 @@ __all__ = [
     "STPConv2d",
     "CompressionReport",
     "compress_linear_layers",
+    "compress_model",
     "factorize",
     "matrix_to_tensor",
     "tensor_to_matrix",

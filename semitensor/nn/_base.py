@@ -10,6 +10,7 @@ library format, sharing the parameters), ``_forward_cores(x2)`` (the product of 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -61,6 +62,17 @@ def check_float_input(x):
         )
 
 
+def _rows(lead):
+    """Number of rows as a Python int (the path is fixed per trace).
+
+    ``torch.jit.trace`` hands sizes over as tensors, which the cost model's integer
+    arithmetic cannot take.
+    """
+    if torch.jit.is_tracing():
+        return math.prod(int(s) for s in lead)
+    return math.prod(lead)
+
+
 class STPLinearBase(nn.Module):
     """Shared machinery of `STTLinear`, `STRLinear` and `STTuLinear` (see those)."""
 
@@ -100,11 +112,15 @@ class STPLinearBase(nn.Module):
                 self.bias.uniform_(-bound, bound)
             if params[0].is_meta:
                 return
-            std = float(self.weight.double().std())
+            std = self._weight_std()
             if std > 0:
                 factor = (1.0 / math.sqrt(3.0 * self.in_features) / std) ** (1.0 / len(params))
                 for p in params:
                     p.mul_(factor)
+
+    def _weight_std(self):
+        """Standard deviation of the weight's entries (rings override it: no rebuild)."""
+        return float(self.weight.detach().double().std())
 
     @property
     def modes(self):
@@ -196,7 +212,7 @@ class STPLinearBase(nn.Module):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         if path is None or path == "auto":
-            path = self.path_for(x2.shape[0])
+            path = self.path_for(_rows(lead))
         else:
             path = check_choice(path, "path", PATHS)
         self.last_path = path
@@ -236,12 +252,50 @@ class STPLinearBase(nn.Module):
             dtype=w.dtype,
         )
         # The fits run in float64 (their tolerances assume it); the result is cast back.
-        wt = matrix_to_tensor(w.to(torch.float64), layer.in_shape, layer.out_shape)
+        w64 = w.to(torch.float64)
+        wt = matrix_to_tensor(w64, layer.in_shape, layer.out_shape)
         dec = layer._fit(wt.contiguous(), **fit_kwargs)
+        arrays = balance_norms(list(dec.named_arrays().values()))
         with torch.no_grad():
-            for p, g in zip(layer._weight_parameters(), dec.named_arrays().values()):
+            for p, g in zip(layer._weight_parameters(), arrays):
                 p.copy_(g.to(device=w.device, dtype=w.dtype))
             if linear.bias is not None:
                 layer.bias.copy_(linear.bias.detach())
-        layer.init_info = dec.info
+            check_cast(layer, arrays, w.dtype)
+            # The record describes the layer as built: its error in the layer's dtype.
+            err = torch.linalg.norm(layer.weight.to(torch.float64) - w64) / torch.linalg.norm(w64)
+        err = float(err) if float(torch.linalg.norm(w64)) > 0 else float(dec.info.rel_error)
+        layer.init_info = dataclasses.replace(dec.info, errors=[*dec.info.errors[:-1], err])
         return layer
+
+
+def balance_norms(arrays):
+    """Rescale multilinear factors by scalars of product 1 so that all have one norm.
+
+    The represented tensor is unchanged (each factor enters it linearly) but no factor
+    holds 1e25 against its neighbour's 1e-21, which a cast to float32 would turn into
+    inf and 0. Left alone if any factor is zero (so is the tensor).
+    """
+    logs = [math.log(float(torch.linalg.vector_norm(a))) if a.numel() else 0.0 for a in arrays]
+    if not all(math.isfinite(v) for v in logs):
+        return arrays
+    target = sum(logs) / len(logs)
+    return [a * math.exp(target - v) for a, v in zip(arrays, logs)]
+
+
+def check_cast(layer, arrays, dtype):
+    """Raise a ValueError if the fitted factors or the weight are not finite in ``dtype``."""
+    for k, p in enumerate(layer._weight_parameters()):
+        if not bool(torch.isfinite(p).all()):
+            big = float(arrays[k].abs().max())
+            raise ValueError(
+                f"from_linear: fitted factor {k} of shape {tuple(p.shape)} is not finite in "
+                f"{dtype} (largest entry {big:.3g} in float64, after balancing the norms); "
+                "the weight is out of range for this dtype: fit in a wider dtype "
+                "(linear.to(torch.float64)) or lower the ranks"
+            )
+    if not bool(torch.isfinite(layer.weight).all()):
+        raise ValueError(
+            f"from_linear: the rebuilt weight is not finite in {dtype} although its factors "
+            "are; fit in a wider dtype (linear.to(torch.float64))"
+        )

@@ -9,6 +9,8 @@ dense GEMM's flops discounted by `GEMM_SPEEDUP`.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 __all__ = [
@@ -18,6 +20,9 @@ __all__ = [
     "ring_forward_cost",
     "chain_rebuild_cost",
     "mode_sequence_cost",
+    "ring_to_tensor",
+    "ring_rebuild_cost",
+    "ring_moments",
 ]
 
 # Cost of writing one entry, in flops, in the path model: the chain steps are thin
@@ -104,9 +109,76 @@ def mode_sequence_cost(size, sizes_in, sizes_out, rows, order):
     Mode ``j`` maps ``sizes_in[j]`` to ``sizes_out[j]`` with a factor of ``rows[j]``
     rows (the ``U`` of ``U ⊗ I_t``), as `semitensor.tenalg.cheapest_mode_order` models.
     """
-    total = 0
+    total = 0.0
     for j in order:
         total += 2 * rows[j] * size
         size = size // sizes_in[j] * sizes_out[j]
         total += WRITE_COST * size
     return total
+
+
+def _half(ring, modes):
+    """Cores ``ring`` contracted left to right into ``(ρ_first, ∏ modes, ρ_last)``."""
+    rho = ring[0].shape[0]
+    acc = ring[0].reshape(rho * modes[0], ring[0].shape[2])
+    for core, size in zip(ring[1:], modes[1:]):
+        acc = acc @ core.reshape(core.shape[0], size * core.shape[2])
+        acc = acc.reshape(-1, core.shape[2])
+    return acc.reshape(rho, -1, acc.shape[1])
+
+
+def _split(modes):
+    """Where to cut the ring in two halves of the most even sizes (1 <= cut < N)."""
+    total, left, best, cut = math.prod(modes), 1, None, 1
+    for k in range(1, len(modes)):
+        left *= modes[k - 1]
+        size = left + total // left
+        if best is None or size < best:
+            best, cut = size, k
+    return cut
+
+
+def ring_to_tensor(ring, modes):
+    """The full tensor of a ring, as one GEMM of its two halves.
+
+    Each half ``(ρ_0, M_1, ρ_k)`` and ``(ρ_k, M_2, ρ_0)`` holds about ``√N·ρ²``
+    entries; ``W[m, n] = Σ_{a,b} L[a, m, b] R[b, n, a]`` is then one
+    ``(M_1, ρ_0ρ_k) × (ρ_0ρ_k, M_2)`` product, never the ``ρ_0 × N × ρ_0`` tensor a
+    left-to-right contraction of a ring passes through.
+    """
+    cut = _split(modes)
+    left, right = _half(ring[:cut], modes[:cut]), _half(ring[cut:], modes[cut:])
+    rho0, m1, rk = left.shape
+    lm = left.permute(1, 0, 2).reshape(m1, rho0 * rk)
+    rm = right.permute(2, 0, 1).reshape(rho0 * rk, -1)
+    return (lm @ rm).reshape(modes)
+
+
+def ring_rebuild_cost(ranks, modes):
+    """Model cost of `ring_to_tensor`: the two halves, then one GEMM (at GEMM speed)."""
+    n, cut = len(modes), _split(modes)
+    total = 0.0
+    for lo, hi in ((0, cut), (cut, n)):
+        rows = ranks[lo] * modes[lo]
+        for k in range(lo + 1, hi):
+            written = rows * modes[k] * ranks[(k + 1) % n]
+            total += 2 * written * ranks[k] + WRITE_COST * written
+            rows *= modes[k]
+    size = math.prod(modes)
+    return total + 2 * size * ranks[0] * ranks[cut] / GEMM_SPEEDUP + WRITE_COST * size
+
+
+def ring_moments(ring):
+    """``(Σ W, Σ W²)`` over the entries of a ring's tensor, in float64, without forming it.
+
+    Through transfer matrices: ``Σ W = tr(∏_k Σ_i H_k(i))`` and
+    ``Σ W² = tr(∏_k Σ_i H_k(i) ⊗ H_k(i))``, ``O(Σ_k m_k ρ⁴)`` work and ``ρ⁴`` memory.
+    """
+    s = e = None
+    for core in ring:
+        h = core.detach().to(torch.float64)
+        r, _, q = h.shape
+        sk = h.sum(1)
+        ek = torch.einsum("aib,cid->acbd", h, h).reshape(r * r, q * q)
+        s, e = (sk, ek) if s is None else (s @ sk, e @ ek)
+    return float(torch.trace(s)), float(torch.trace(e))

@@ -27,11 +27,19 @@ class CompressionReport:
         ``skipped`` (the reason, or ``None``).
     params_before, params_after : int
         Parameters of the whole model before and after.
+    accuracy_before, accuracy_after : float or None
+        Set by `compress_model` when it was given data.
+    model : torch.nn.Module or None
+        Set by `compress_model`: the compressed model (the new layer when the model
+        was itself a Linear or Conv2d).
     """
 
     layers: list = field(default_factory=list)
     params_before: int = 0
     params_after: int = 0
+    accuracy_before: float | None = None
+    accuracy_after: float | None = None
+    model: object = None
 
     @property
     def compression_ratio(self):
@@ -42,6 +50,8 @@ class CompressionReport:
         lines = [f"{'layer':<20} {'in':>6} {'out':>6} {'before':>9} {'after':>9}  note"]
         for e in self.layers:
             note = e["skipped"] or f"rel_error {e['rel_error']:.3g}"
+            if e.get("ranks") is not None:
+                note += f", ranks {list(e['ranks'])}"
             lines.append(
                 f"{e['name']:<20} {e['in_features']:>6} {e['out_features']:>6} "
                 f"{e['params_before']:>9} {e['params_after']:>9}  {note}"
@@ -50,6 +60,8 @@ class CompressionReport:
             f"total: {self.params_before} -> {self.params_after} parameters "
             f"({self.compression_ratio:.3g}x)"
         )
+        if self.accuracy_before is not None:
+            lines.append(f"accuracy: {self.accuracy_before:.4f} -> {self.accuracy_after:.4f}")
         return "\n".join(lines)
 
 

@@ -14,6 +14,29 @@ from .linear import layer_class
 
 __all__ = ["STPConv2d"]
 
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _check_padding(padding, kernel_size, stride, dilation):
+    """``(padding, (top, bottom, left, right))``: padding as given, and its four sides.
+
+    ``"same"`` puts the odd pixel of an even total on the bottom/right side, as
+    `torch.nn.Conv2d` does; it needs stride 1 there too.
+    """
+    if isinstance(padding, str):
+        padding = check_choice(padding, "padding", ("same", "valid"))
+        if padding == "valid":
+            return padding, (0, 0, 0, 0)
+        if stride != (1, 1):
+            raise ValueError(f"padding='same' needs stride 1 (as torch.nn.Conv2d); got {stride}")
+        sides = []
+        for k, d in zip(kernel_size, dilation):
+            total = d * (k - 1)
+            sides += [total // 2, total - total // 2]
+        return padding, tuple(sides)
+    pair = check_int_pair(padding, "padding", 0)
+    return pair, (pair[0], pair[0], pair[1], pair[1])
+
 
 class STPConv2d(nn.Module):
     """2-d convolution whose weight is held by an STP linear layer (STT, STR or STTu).
@@ -34,9 +57,17 @@ class STPConv2d(nn.Module):
         As in the linear layer of ``format``.
     format : {"stt", "str", "sttu"}, default "stt"
         The format of the kernel matrix.
-    stride, padding, dilation : int or pair of int, default 1, 0, 1
-        As in `torch.nn.Conv2d` (zero padding, ``groups=1``): stride and dilation
-        positive, padding non-negative.
+    stride, dilation : int or pair of int, default 1
+        As in `torch.nn.Conv2d`: positive.
+    padding : int, pair of int, "same" or "valid", default 0
+        As in `torch.nn.Conv2d`: non-negative; ``"same"`` needs stride 1.
+    groups : int, default 1
+        As in `torch.nn.Conv2d`: divides both channel counts. The kernel matrix is
+        ``out_channels × (in_channels/groups·kh·kw)`` (the grouped kernel's own
+        reshape), held as one STP weight; the cores path maps each group's patches
+        through the whole matrix and keeps the diagonal blocks (``groups`` times the
+        work, which the cost model of ``"auto"`` counts).
+    padding_mode : {"zeros", "reflect", "replicate", "circular"}, default "zeros"
     bias : bool, default True
     forward_path : {"auto", "cores", "dense"}, default "auto"
         ``"cores"``: im2col, then the linear layer's contraction through the cores for
@@ -86,7 +117,9 @@ class STPConv2d(nn.Module):
         stride=1,
         padding=0,
         dilation=1,
+        groups=1,
         bias=True,
+        padding_mode="zeros",
         forward_path="auto",
         device=None,
         dtype=None,
@@ -99,10 +132,18 @@ class STPConv2d(nn.Module):
         self.out_channels = check_positive_int(out_channels, "out_channels")
         self.kernel_size = check_int_pair(kernel_size, "kernel_size", 1)
         self.stride = check_int_pair(stride, "stride", 1)
-        self.padding = check_int_pair(padding, "padding", 0)
         self.dilation = check_int_pair(dilation, "dilation", 1)
+        self.padding_mode = check_choice(padding_mode, "padding_mode", PADDING_MODES)
+        self.groups = check_positive_int(groups, "groups")
+        for name, size in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
+            if size % self.groups:
+                raise ValueError(
+                    f"groups={self.groups} must divide {name}={size} (as in torch.nn.Conv2d)"
+                )
+        self.padding, self._pads = _check_padding(padding, self.kernel_size, self.stride,
+                                                  self.dilation)  # fmt: skip
         self.last_path = None
-        n_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        n_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
         self.linear = layer_class(self.format)(
             n_in, self.out_channels, in_shape, out_shape, ranks, t, side, bias,
             device=device, dtype=dtype,
@@ -117,7 +158,9 @@ class STPConv2d(nn.Module):
     @property
     def weight(self):
         """The dense kernel ``out_channels × in_channels × kh × kw`` (differentiable)."""
-        return self.linear.weight.reshape(self.out_channels, self.in_channels, *self.kernel_size)
+        return self.linear.weight.reshape(
+            self.out_channels, self.in_channels // self.groups, *self.kernel_size
+        )
 
     @property
     def bias(self):
@@ -135,11 +178,12 @@ class STPConv2d(nn.Module):
         return self.linear.compression_ratio
 
     def _out_hw(self, h, w):
+        top, bottom, left, right = self._pads
         out = []
-        for size, k, s, p, d in zip(
-            (h, w), self.kernel_size, self.stride, self.padding, self.dilation
+        for size, pad, k, s, d in zip(
+            (h, w), (top + bottom, left + right), self.kernel_size, self.stride, self.dilation
         ):
-            out.append((size + 2 * p - d * (k - 1) - 1) // s + 1)
+            out.append((size + pad - d * (k - 1) - 1) // s + 1)
         return tuple(out)
 
     def flops(self, batch, height, width):
@@ -152,7 +196,9 @@ class STPConv2d(nn.Module):
         """
         oh, ow = self._out_hw(height, width)
         rows = batch * oh * ow
-        lin = self.linear.flops(rows)
+        # With groups, the cores path maps every group's patches through the whole
+        # kernel matrix and keeps the diagonal blocks: groups times the rows.
+        lin = self.linear.flops(rows * self.groups)
         im2col = WRITE_COST * rows * self.linear.in_features
         return {"cores": lin["cores"] + im2col, "dense": lin["dense"]}
 
@@ -171,16 +217,28 @@ class STPConv2d(nn.Module):
                 f"input must have shape (B, {self.in_channels}, H, W); got {tuple(x.shape)}"
             )
         b, _, h, w = x.shape
+        if torch.jit.is_tracing():  # sizes come as tensors; the path is fixed per trace
+            b, h, w = int(b), int(h), int(w)
         path = self.path_for(b, h, w)
         self.last_path = path
+        padding = self.padding
+        if self.padding_mode != "zeros" or isinstance(padding, str):
+            top, bottom, left, right = self._pads
+            mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+            x = nn.functional.pad(x, (left, right, top, bottom), mode=mode)
+            padding = (0, 0)
         if path == "dense":
             return nn.functional.conv2d(
-                x, self.weight, self.bias, self.stride, self.padding, self.dilation
+                x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
             )
         oh, ow = self._out_hw(h, w)
-        cols = nn.functional.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)
-        rows = cols.transpose(1, 2).reshape(b * oh * ow, self.linear.in_features)
+        g, n = self.groups, self.linear.in_features
+        cols = nn.functional.unfold(x, self.kernel_size, self.dilation, padding, self.stride)
+        rows = cols.reshape(b, g, n, oh * ow).permute(0, 3, 1, 2).reshape(b * oh * ow * g, n)
         y = self.linear(rows, path="cores")
+        if g > 1:  # group k's patches against group k's output channels only
+            y = y.reshape(b * oh * ow, g, g, self.out_channels // g)
+            y = torch.diagonal(y, dim1=1, dim2=2).transpose(1, 2)
         return y.reshape(b, oh, ow, self.out_channels).permute(0, 3, 1, 2)
 
     def extra_repr(self):
@@ -188,7 +246,7 @@ class STPConv2d(nn.Module):
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-            f"format={self.format!r}"
+            f"groups={self.groups}, padding_mode={self.padding_mode!r}, format={self.format!r}"
         )
 
     @classmethod
@@ -210,7 +268,7 @@ class STPConv2d(nn.Module):
         Parameters
         ----------
         conv : torch.nn.Conv2d
-            ``groups=1`` and zero padding (``padding_mode="zeros"``, numeric padding).
+            Any `torch.nn.Conv2d`: groups, padding modes and string padding are kept.
         in_shape, out_shape, ranks, t, format, side
             As in `STPConv2d`.
         method : str, optional
@@ -229,7 +287,7 @@ class STPConv2d(nn.Module):
         TypeError
             If ``conv`` is not a `torch.nn.Conv2d`.
         ValueError
-            For grouped convolutions, non-zero padding modes or string padding.
+            As `STPConv2d` for the sizes, ranks and shapes.
 
         Examples
         --------
@@ -246,18 +304,13 @@ class STPConv2d(nn.Module):
         format = resolve_format(format, method)
         if not isinstance(conv, nn.Conv2d):
             raise TypeError(f"conv must be a torch.nn.Conv2d; got {type(conv).__name__}")
-        if conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str):
-            raise ValueError(
-                "from_conv supports groups=1, padding_mode='zeros' and numeric padding; got "
-                f"groups={conv.groups}, padding_mode={conv.padding_mode!r}, "
-                f"padding={conv.padding!r}"
-            )
         w = conv.weight.detach()
         factory = {"device": w.device, "dtype": w.dtype}
         layer = cls(
             conv.in_channels, conv.out_channels, conv.kernel_size, in_shape, out_shape, ranks,
             t, format=format, side=side, stride=conv.stride, padding=conv.padding,
-            dilation=conv.dilation, bias=conv.bias is not None, **factory,
+            dilation=conv.dilation, groups=conv.groups, bias=conv.bias is not None,
+            padding_mode=conv.padding_mode, **factory,
         )  # fmt: skip
         flat = nn.Linear(layer.linear.in_features, conv.out_channels, conv.bias is not None)
         flat = flat.to(**factory)

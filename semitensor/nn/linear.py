@@ -18,7 +18,12 @@ from ..formats import chain
 from ..formats.str import STRTensor
 from ..formats.stt import STTTensor
 from ._base import STPLinearBase
-from ._contract import chain_rebuild_cost, ring_forward
+from ._contract import (
+    ring_forward,
+    ring_moments,
+    ring_rebuild_cost,
+    ring_to_tensor,
+)
 from ._contract import ring_forward_cost as _ring_cost
 from .tucker import STTuLinear
 
@@ -118,15 +123,23 @@ class STTLinear(STPLinearBase):
     def _ring_ranks(self):
         return chain.stt_ring_ranks(self.ranks, self.t)[:-1]
 
+    def _ring(self):
+        return chain.stt_to_ring(list(self.cores), self.t, self.side)
+
+    def _weight_std(self):
+        return _ring_std(self._ring(), self.in_features * self.out_features)
+
+    def _weight_tensor(self):
+        return ring_to_tensor(self._ring(), self.modes)
+
     def _forward_cores(self, x2):
-        return ring_forward(x2, chain.stt_to_ring(list(self.cores), self.t, self.side), self.modes)
+        return ring_forward(x2, self._ring(), self.modes)
 
     def _cores_flops(self, batch):
         return _ring_cost(batch, self._ring_ranks(), self.modes, self.in_features)
 
     def _rebuild_flops(self):
-        # to_tensor contracts the train (ring index 1, effective bonds R_k).
-        return chain_rebuild_cost([1, *self.ranks], self.modes)
+        return ring_rebuild_cost(self._ring_ranks(), self.modes)
 
     def _fit(self, wt, **fit_kwargs):
         from ..decomposition.stt import stt_decompose
@@ -238,22 +251,27 @@ class STRLinear(STPLinearBase):
         """The weight tensor as a `~semitensor.formats.str.STRTensor` (shares the cores)."""
         return STRTensor(list(self.cores), self.t, self.side)
 
-    def _weight_tensor(self):
+    def _ring(self):
         # The compact ring (ranks R/t) is the same tensor, t² cheaper to contract.
-        return self.to_format().compact().to_tensor()
+        return [chain.partial_trace(self.cores[0], self.t, self.side), *list(self.cores)[1:]]
+
+    def _weight_tensor(self):
+        return ring_to_tensor(self._ring(), self.modes)
+
+    def _weight_std(self):
+        return _ring_std(self._ring(), self.in_features * self.out_features)
 
     def _ring_ranks(self):
         return chain.str_ring_ranks(self.ranks, self.t)[:-1]
 
     def _forward_cores(self, x2):
-        h1 = chain.partial_trace(self.cores[0], self.t, self.side)
-        return ring_forward(x2, [h1, *list(self.cores)[1:]], self.modes)
+        return ring_forward(x2, self._ring(), self.modes)
 
     def _cores_flops(self, batch):
         return _ring_cost(batch, self._ring_ranks(), self.modes, self.in_features)
 
     def _rebuild_flops(self):
-        return chain_rebuild_cost(self._ring_ranks(), self.modes)
+        return ring_rebuild_cost(self._ring_ranks(), self.modes)
 
     def _fit(self, wt, **fit_kwargs):
         from ..decomposition.str import str_decompose
@@ -298,6 +316,12 @@ class STRLinear(STPLinearBase):
         True
         """
         return cls._from_linear(linear, in_shape, out_shape, ranks, t, side, fit_kwargs)
+
+
+def _ring_std(ring, n):
+    """Sample standard deviation of the ``n`` entries of a ring's tensor (no rebuild)."""
+    total, squares = ring_moments(ring)
+    return max(squares - total * total / n, 0.0) ** 0.5 / max(n - 1, 1) ** 0.5
 
 
 _LAYERS = {"stt": STTLinear, "str": STRLinear, "sttu": STTuLinear}

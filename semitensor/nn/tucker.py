@@ -15,11 +15,29 @@ from torch import nn
 
 from .._validation import check_rank_list, check_t
 from ..formats.sttu import STTuTensor
-from ..tenalg import cheapest_mode_order, stp_mode_dot
+from ..tenalg import cheapest_mode_order
 from ._base import STPLinearBase
 from ._contract import WRITE_COST, mode_sequence_cost
 
 __all__ = ["STTuLinear"]
+
+
+def _mode_product(y, u, mode, side):
+    """``y ×_mode (U ⊗ I_s)`` (left) or ``(I_s ⊗ U)`` (right), torch only.
+
+    `~semitensor.tenalg.stp_mode_dot` for a torch tensor without its dispatch and
+    checks (the sizes were checked at construction), so that ``torch.jit.trace`` and
+    ``torch.compile`` see plain tensor operations.
+    """
+    shape = y.shape
+    j, k = u.shape
+    pre, size, post = math.prod(shape[:mode]), shape[mode], math.prod(shape[mode + 1 :])
+    s = size // k  # explicit sizes, no -1: an empty batch stays reshapable
+    if side == "left":
+        z = torch.einsum("pksq,jk->pjsq", y.reshape(pre, k, s, post), u)
+    else:
+        z = torch.einsum("pskq,jk->psjq", y.reshape(pre, s, k, post), u)
+    return z.reshape(*shape[:mode], j * s, *shape[mode + 1 :])
 
 
 class STTuLinear(STPLinearBase):
@@ -98,6 +116,12 @@ class STTuLinear(STPLinearBase):
                 for size, tk, r in zip(modes, ts, rs)
             ]
         )
+        ins, outs = list(range(0, n, 2)), list(range(1, n, 2))
+        # Fixed by the sizes: computed once, so forward is plain tensor code (jit, compile).
+        self._r_in = math.prod(rs[k] for k in ins)
+        self._r_out = math.prod(rs[k] for k in outs)
+        self._orders = (self._order(ins, into_core=True), self._order(outs, into_core=False))
+        self._rebuild_order = self._order(list(range(n)), into_core=False)
         self._make_parameters(factory)
 
     def _weight_parameters(self):
@@ -107,18 +131,24 @@ class STTuLinear(STPLinearBase):
         """The weight tensor as a `~semitensor.formats.sttu.STTuTensor` (shares the parameters)."""
         return STTuTensor(self.core, list(self.factors), self.t, self.side)
 
+    def _weight_tensor(self):
+        # to_format().to_tensor() in plain torch (its dispatch breaks torch.compile graphs).
+        y = self.core
+        for j in self._rebuild_order:
+            y = _mode_product(y, self.factors[j], j, self.side)
+        return y
+
     def _forward_cores(self, x2):
         b, d = x2.shape[0], len(self.in_shape)
         ins, outs = list(range(0, 2 * d, 2)), list(range(1, 2 * d, 2))
         y = x2.reshape(b, *self.in_shape)
-        for j in self._order(ins, into_core=True):
-            y = stp_mode_dot(y, self.factors[ins[j]].transpose(0, 1), j + 1, side=self.side)
-        r_in = math.prod(self.ranks[k] for k in ins)
-        r_out = math.prod(self.ranks[k] for k in outs)
+        for j in self._orders[0]:
+            y = _mode_product(y, self.factors[ins[j]].transpose(0, 1), j + 1, self.side)
+        r_in, r_out = self._r_in, self._r_out
         core = self.core.permute(ins + outs).reshape(r_in, r_out)
         y = (y.reshape(b, r_in) @ core).reshape(b, *(self.ranks[k] for k in outs))
-        for j in self._order(outs, into_core=False):
-            y = stp_mode_dot(y, self.factors[outs[j]], j + 1, side=self.side)
+        for j in self._orders[1]:
+            y = _mode_product(y, self.factors[outs[j]], j + 1, self.side)
         return y.reshape(b, self.out_features)
 
     def _sizes(self, modes, into_core):
@@ -133,15 +163,12 @@ class STTuLinear(STPLinearBase):
 
     def _cores_flops(self, batch):
         ins, outs = list(range(0, len(self.modes), 2)), list(range(1, len(self.modes), 2))
-        r_in = math.prod(self.ranks[k] for k in ins)
-        r_out = math.prod(self.ranks[k] for k in outs)
+        r_in, r_out = self._r_in, self._r_out
         total = mode_sequence_cost(
-            batch * self.in_features, *self._sizes(ins, True), self._order(ins, True)
+            batch * self.in_features, *self._sizes(ins, True), self._orders[0]
         )
         total += 2 * batch * r_in * r_out + WRITE_COST * batch * r_out
-        total += mode_sequence_cost(
-            batch * r_out, *self._sizes(outs, False), self._order(outs, False)
-        )
+        total += mode_sequence_cost(batch * r_out, *self._sizes(outs, False), self._orders[1])
         return total
 
     def _rebuild_flops(self):

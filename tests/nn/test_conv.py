@@ -1,5 +1,6 @@
 """semitensor.nn.conv: STPConv2d against torch.nn.Conv2d."""
 
+import math
 import warnings
 
 import pytest
@@ -85,8 +86,14 @@ def test_conv_on_device(device):
 def test_conv_validation():
     with pytest.raises(TypeError, match="torch.nn.Conv2d"):
         STPConv2d.from_conv(torch.nn.Linear(2, 2), (2,), (2,), 1, 1)
-    with pytest.raises(ValueError, match="groups=1"):
-        STPConv2d.from_conv(torch.nn.Conv2d(4, 4, 1, groups=2), (2, 1), (2, 2), 2, 1)
+    with pytest.raises(ValueError, match="groups=3 must divide in_channels=4"):
+        STPConv2d(4, 6, 1, (2, 2), (2, 3), 2, 1, groups=3)
+    with pytest.raises(ValueError, match="padding='same' needs stride 1"):
+        STPConv2d(4, 4, 3, (4, 9), (2, 2), 2, 1, padding="same", stride=2)
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        STPConv2d(4, 4, 1, (2, 2), (2, 2), 2, 1, padding_mode="mirror")
+    with pytest.raises(ValueError, match="padding must be 'same' or 'valid'; got 'full'"):
+        STPConv2d(4, 4, 1, (2, 2), (2, 2), 2, 1, padding="full")
     with pytest.raises(ValueError, match="format must be one of 'stt', 'str', 'sttu'; got 'cp'"):
         STPConv2d(4, 4, 1, (2, 2), (2, 2), 2, 2, format="cp")
     with pytest.raises(TypeError, match="kernel_size must be"):
@@ -103,7 +110,7 @@ def test_conv_validation():
         ({"stride": (1, 0)}, ValueError, r"stride must be positive .*; got \(1, 0\)"),
         ({"dilation": 0}, ValueError, "dilation must be positive"),
         ({"padding": -1}, ValueError, r"padding must be >= 0 .*; got -1"),
-        ({"padding": "same"}, TypeError, "padding must be an int or a pair of ints"),
+        ({"padding": 1.5}, TypeError, "padding must be an int or a pair of ints"),
         ({"stride": 1.5}, TypeError, "stride must be an int or a pair"),
         ({"kernel_size": 0}, ValueError, "kernel_size must be positive"),
         ({"bias": 1}, TypeError, "bias must be True or False"),
@@ -143,3 +150,38 @@ def test_method_is_a_deprecated_alias_of_format():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         STPConv2d(4, 4, 1, (2, 2), (2, 2), 2, 2, format="str")  # the new name is silent
+
+
+PARITY_CASES = [  # (Conv2d options, in_shape, out_shape) for 8 -> 8 channels, 3x3 kernel
+    ({"groups": 2, "padding": 1}, (4, 9), (2, 4)),
+    ({"groups": 8, "padding": 1}, (1, 9), (2, 4)),  # depthwise
+    ({"padding": "same", "dilation": 2}, (8, 9), (2, 4)),
+    ({"padding": "valid", "stride": 2}, (8, 9), (2, 4)),
+    ({"padding": 1, "padding_mode": "reflect"}, (8, 9), (2, 4)),
+    ({"padding": (1, 2), "padding_mode": "circular", "groups": 4}, (2, 9), (2, 4)),
+    ({"padding": 2, "padding_mode": "replicate", "bias": False}, (8, 9), (2, 4)),
+]
+
+
+@pytest.mark.parametrize("fmt", ["stt", "str", "sttu"])
+@pytest.mark.parametrize("opts, in_shape, out_shape", PARITY_CASES)
+def test_from_conv_matches_conv2d_options(fmt, opts, in_shape, out_shape):
+    # Issue 14: groups, padding modes and string padding were refused.
+    torch.manual_seed(21)
+    conv = torch.nn.Conv2d(8, 8, 3, dtype=torch.float64, **opts)
+    # Full ranks (t = 1): the compressed layer is exactly the convolution.
+    modes = [in_shape[0], out_shape[0], in_shape[1], out_shape[1]]
+    full = [min(math.prod(modes[:k]), math.prod(modes[k:])) for k in range(1, 4)]
+    ranks = {"stt": full, "str": [1, *full], "sttu": modes}[fmt]
+    kw = {"random_state": 0, "n_iter_max": 200, "tol": 1e-12} if fmt == "str" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layer = STPConv2d.from_conv(conv, in_shape, out_shape, ranks, 1, format=fmt, **kw)
+    assert layer.groups == conv.groups and layer.padding_mode == conv.padding_mode
+    x = torch.randn(2, 8, 7, 6, dtype=torch.float64)
+    ref = conv(x)
+    for path in ["cores", "dense"]:
+        layer.forward_path = path
+        out = layer(x)
+        assert out.shape == ref.shape
+        assert rel(out, ref) < 1e-6
