@@ -73,6 +73,24 @@ def _rows(lead):
     return math.prod(lead)
 
 
+def layer_factory(device, dtype):
+    """``{"device", "dtype"}`` for a layer's parameters, with ``dtype`` checked first.
+
+    Parameters need gradients, so only floating and complex dtypes make sense; torch's
+    own refusal ("Only Tensors of floating point and complex dtype can require
+    gradients") names neither the argument nor the layer.
+    """
+    if dtype is not None:
+        if not isinstance(dtype, torch.dtype):
+            raise TypeError(f"dtype must be a torch dtype or None; got {dtype!r}")
+        if not (dtype.is_floating_point or dtype.is_complex):
+            raise TypeError(
+                f"dtype must be a floating-point torch dtype (parameters need gradients); "
+                f"got {dtype}; use e.g. torch.float32"
+            )
+    return {"device": device, "dtype": dtype}
+
+
 class STPLinearBase(nn.Module):
     """Shared machinery of `STTLinear`, `STRLinear` and `STTuLinear` (see those)."""
 

@@ -17,7 +17,7 @@ from .._validation import check_choice, check_positive_int, check_rank_list
 from ..formats import chain
 from ..formats.str import STRTensor
 from ..formats.stt import STTTensor
-from ._base import STPLinearBase
+from ._base import STPLinearBase, layer_factory
 from ._contract import (
     ring_forward,
     ring_moments,
@@ -108,7 +108,7 @@ class STTLinear(STPLinearBase):
         multiple = (self.t,) * (n - 1) if n > 2 else None
         bonds = check_rank_list(ranks, n - 1, "one per bond of the 2d-core train", multiple)
         self.ranks = tuple(bonds)
-        factory = {"device": device, "dtype": dtype}
+        factory = layer_factory(device, dtype)
         shapes = chain.stt_core_shapes(self.modes, self.ranks, self.t)
         self.cores = nn.ParameterList([nn.Parameter(torch.empty(s, **factory)) for s in shapes])
         self._make_parameters(factory)
@@ -239,7 +239,7 @@ class STRLinear(STPLinearBase):
         n = len(self.modes)
         bonds = check_rank_list(ranks, n, "R_0 and one per bond", (self.t,) * n)
         self.ranks = tuple(bonds)
-        factory = {"device": device, "dtype": dtype}
+        factory = layer_factory(device, dtype)
         shapes = chain.str_core_shapes(self.modes, self.ranks, self.t)
         self.cores = nn.ParameterList([nn.Parameter(torch.empty(s, **factory)) for s in shapes])
         self._make_parameters(factory)

@@ -16,7 +16,7 @@ from torch import nn
 from .._validation import check_rank_list, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import cheapest_mode_order
-from ._base import STPLinearBase
+from ._base import STPLinearBase, layer_factory
 from ._contract import WRITE_COST, mode_sequence_cost
 
 __all__ = ["STTuLinear"]
@@ -108,7 +108,7 @@ class STTuLinear(STPLinearBase):
                     f"of interleaved mode {k} ({size}); got {r}"
                 )
         self.t, self.ranks = ts, tuple(rs)
-        factory = {"device": device, "dtype": dtype}
+        factory = layer_factory(device, dtype)
         self.core = nn.Parameter(torch.empty(self.ranks, **factory))
         self.factors = nn.ParameterList(
             [

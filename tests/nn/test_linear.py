@@ -410,3 +410,12 @@ def test_import_semitensor_does_not_import_torch():
         "m = semitensor.nn; assert 'torch' in sys.modules and m.STTLinear"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[::3], ids=IDS[::3])
+@pytest.mark.parametrize("dtype", [torch.int64, torch.bool, "float32"])
+def test_a_dtype_that_cannot_carry_gradients_is_refused_naming_it(cfg, dtype):
+    # Before: torch's "Only Tensors of floating point and complex dtype can require
+    # gradients", naming neither the argument nor the layer (issue 17 item 35).
+    with pytest.raises(TypeError, match=r"dtype must be a (floating-point )?torch dtype"):
+        make(cfg, dtype=dtype)
