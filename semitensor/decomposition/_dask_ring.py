@@ -31,7 +31,7 @@ from ._progress import SweepBar
 from ._ring_als import _block_gram, _eye_gram, _gram_step_left, _gram_step_right
 from ._ring_fit import _EXACT, _EXACT_CHECK
 from ._starts import random_ring
-from ._stopping import logger, settled
+from ._stopping import logger, settled, stopped_early
 from .fitinfo import FitInfo
 
 __all__ = ["check_dask_warmup", "fit_tensor_ring_dask"]
@@ -190,11 +190,7 @@ def _fit(x, cores, s, norm_x, wrap):
             info.n_iter = it
             bar.update(err)
             logger.log(level, "%s sweep %d (dask): relative error %.6e", s.name, it, err)
-            if stop_by_callback(it, err):
-                info.stop_reason = "callback"
-                break
-            if err <= _EXACT:
-                info.converged, info.stop_reason = True, "exact"
+            if stopped_early(info, it, err, stop_by_callback, _EXACT):
                 break
             if settled(info.errors, s.tol):
                 info.converged, info.stop_reason = True, "tol"

@@ -19,12 +19,12 @@ import math
 import numpy as np
 
 from .._kernels.dask_blocks import block_sum, is_dask
-from .._validation import check_side, check_t
+from .._validation import check_side
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._dask_prepare import frob_error, prepare_dask
 from ._prepare import cast_cores, check_settings
-from ._sttu_problem import _check_ranks, _Problem
+from ._sttu_problem import _check_ranks, _Problem, check_mode_t
 from ._subspaces import _gram, gram_resolves, mode_blocks
 from .sttu import _METHODS, _fit
 
@@ -122,13 +122,7 @@ def sttu_decompose_dask(
     """`~semitensor.decomposition.sttu.sttu_decompose` of a dask array (same contract)."""
     x, out_dtype, scale, norm_x = prepare_dask(tensor, min_ndim=1)
     shape = tuple(x.shape)
-    t = check_t(t, len(shape))
-    for n, (size, tn) in enumerate(zip(shape, t)):
-        if size % tn:
-            raise ValueError(
-                f"t[{n}]={tn} does not divide the size of mode {n} (I_{n}={size}); "
-                f"tensor shape {shape}"
-            )
+    t = check_mode_t(t, shape)
     side = check_side(side)
     settings = check_settings(
         "sttu_decompose",

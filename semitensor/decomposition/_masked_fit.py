@@ -25,7 +25,7 @@ from ._masked_als import Samples, masked_sweep, ring_values
 from ._masked_em import EM_UP_TO, EMSweep
 from ._prepare import like_tensor
 from ._starts import random_ring, tr_svd
-from ._stopping import exact_level, logger, out_of_reach, settled
+from ._stopping import exact_level, logger, out_of_reach, settled, stopped_early
 from .fitinfo import FitInfo
 
 __all__ = ["take_mask", "MaskedData", "fit_masked_ring", "samples_of", "PATIENCE"]
@@ -212,14 +212,7 @@ def _fit(samples, cores, s, held_out, wrap, step):
             elif it - best_val[1] >= PATIENCE:
                 info.converged, info.stop_reason = True, "held_out"
                 break
-        if stop_by_callback(it, err):
-            info.stop_reason = "callback"
-            break
-        if err <= _EXACT:
-            info.converged, info.stop_reason = True, "exact"
-            break
-        if s.stop_at is not None and err <= s.stop_at:
-            info.converged, info.stop_reason = True, "eps"
+        if stopped_early(info, it, err, stop_by_callback, _EXACT, s.stop_at):
             break
         if settled(info.errors, s.tol) or (
             s.stop_at is not None and out_of_reach(info.errors, s.stop_at)

@@ -30,7 +30,7 @@ from ._prepare import like_tensor
 from ._progress import SweepBar
 from ._ring_als import Ring, Sweeper, exact_error, largest_merged_block, two_core_cost_ratio
 from ._starts import balanced_start, random_ring, tr_svd
-from ._stopping import exact_level, logger, out_of_reach, settled
+from ._stopping import exact_level, logger, out_of_reach, settled, stopped_early
 from .fitinfo import FitInfo
 
 __all__ = ["fit_ring", "fit_tensor_ring", "DEFAULT_WARMUP"]
@@ -199,14 +199,7 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
             err,
             errors[-2] - err,
         )
-        if stop_by_callback(it, err):
-            info.stop_reason = "callback"
-            break
-        if err <= _EXACT:
-            info.converged, info.stop_reason = True, "exact"
-            break
-        if s.stop_at is not None and err <= s.stop_at:
-            info.converged, info.stop_reason = True, "eps"
+        if stopped_early(info, it, err, stop_by_callback, _EXACT, s.stop_at):
             break
         if not two and (
             settled(errors, s.tol) or (s.stop_at is not None and out_of_reach(errors, s.stop_at))

@@ -17,7 +17,9 @@ import warnings
 
 from ..exceptions import ConvergenceWarning
 
-__all__ = ["logger", "exact_level", "settled", "out_of_reach", "warn_unconverged"]
+__all__ = [
+    "logger", "exact_level", "settled", "out_of_reach", "warn_unconverged", "stopped_early",
+]  # fmt: skip
 
 #: Every fit logs on this logger (one line per sweep at INFO with ``verbose``, else DEBUG).
 logger = logging.getLogger("semitensor.decomposition")
@@ -71,6 +73,24 @@ def out_of_reach(errors, target):
     if len(errors) < 4 or errors[-2] - errors[-1] <= 0:
         return False
     return errors[-1] - 2.0 * _remaining(errors) > target
+
+
+def stopped_early(info, it, err, stop_by_callback, exact, stop_at=None):
+    """Record why the fit ends after sweep ``it`` and return True, or return False.
+
+    The three reasons every sweep loop checks first, in this order: the callback asked
+    to stop, the error is at rounding level (``exact``), or an ``eps`` search's target
+    ``stop_at`` is met. (`settled` and `out_of_reach` follow in each loop.)
+    """
+    if stop_by_callback(it, err):
+        info.stop_reason = "callback"
+    elif err <= exact:
+        info.converged, info.stop_reason = True, "exact"
+    elif stop_at is not None and err <= stop_at:
+        info.converged, info.stop_reason = True, "eps"
+    else:
+        return False
+    return True
 
 
 def warn_unconverged(info, fname, n_iter_max, tol, stacklevel=3):

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .._validation import check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._prepare import check_ranks_or_eps
 from ._subspaces import gram_resolves, mode_blocks, spectrum
 
-__all__ = ["_Problem", "_check_ranks"]
+__all__ = ["_Problem", "_check_ranks", "check_mode_t"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,15 @@ def _check_ranks(ranks, eps, shape, t):
                 f"mode size I_{n}={size}; got {r}"
             )
     return tuple(values)
+
+
+def check_mode_t(t, shape):
+    """``t`` as one int per mode, each dividing its mode's size."""
+    t = check_t(t, len(shape))
+    for n, (size, tn) in enumerate(zip(shape, t)):
+        if size % tn:
+            raise ValueError(
+                f"t[{n}]={tn} does not divide the size of mode {n} (I_{n}={size}); "
+                f"tensor shape {shape}"
+            )
+    return t

@@ -15,14 +15,14 @@ import logging
 import time
 
 from .._kernels.dask_blocks import is_dask
-from .._validation import check_side, check_t
+from .._validation import check_side
 from ..formats.sttu import STTuTensor
 from ._masked_fit import take_mask
 from ._masked_sttu import fit_masked_sttu
 from ._prepare import cast_cores, check_settings, prepare_tensor
 from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
-from ._sttu_problem import _check_ranks, _Problem
+from ._sttu_problem import _check_ranks, _Problem, check_mode_t
 from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 from .fitinfo import FitInfo
 
@@ -195,13 +195,7 @@ def sttu_decompose(
     tensor, mask, _ = take_mask(tensor, mask)
     xp, x, out_dtype, _, scale = prepare_tensor(tensor, min_ndim=1)
     shape = tuple(x.shape)
-    t = check_t(t, len(shape))
-    for n, (size, tn) in enumerate(zip(shape, t)):
-        if size % tn:
-            raise ValueError(
-                f"t[{n}]={tn} does not divide the size of mode {n} (I_{n}={size}); "
-                f"tensor shape {shape}"
-            )
+    t = check_mode_t(t, shape)
     side = check_side(side)
     settings = check_settings(
         "sttu_decompose",
