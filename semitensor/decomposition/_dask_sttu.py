@@ -7,8 +7,9 @@ numpy code. So HOOI forms each Gram after projecting the other modes: the data
 gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. The HOSVD start needs the
 Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over pencils that
 hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
-and settings give the numpy result up to rounding; ``eps`` (rank selection) is not
-available on dask.
+and settings give the numpy result up to rounding. ``eps`` picks ranks from the same
+Gram spectra; an ``eps`` below their resolution (where numpy would take an SVD) is
+refused.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..tenalg import stp_mode_dot
 from ._dask_prepare import frob_error, prepare_dask
 from ._prepare import cast_cores, check_settings
 from ._sttu_problem import _check_ranks, _Problem, check_mode_t
-from ._subspaces import _gram, gram_resolves, mode_blocks
+from ._subspaces import _gram, gram_resolves, mode_blocks, rank_for_eps
 from .sttu import _METHODS, _fit
 
 __all__ = ["sttu_decompose_dask"]
@@ -83,6 +84,15 @@ class _DaskProblem(_Problem):
             )
         return np.flip(vecs, axis=1)[:, :k]
 
+    def eps_subspace(self, n, eps):
+        """As `sttu._Problem.eps_subspace`, from the chunk-wise Gram of mode ``n``."""
+        if not self.grams:
+            self.grams.update(enumerate(_all_grams(self.x, self.t, self.side)))
+        lam, vecs = np.linalg.eigh(self.grams[n])
+        sq = lam[::-1].clip(min=0.0)
+        k = rank_for_eps(sq, eps**2 * self.norm_x**2 / self.x.ndim)
+        return np.flip(vecs, axis=1)[:, :k]
+
     def rel_error(self, core, factors):
         """As `sttu._Problem.rel_error`; below ``sqrt(u)`` the difference is chunk-wise."""
         core = self.numpy(core)
@@ -135,16 +145,30 @@ def sttu_decompose_dask(
         verbose=verbose,
         callback=callback,
     )
+    ranks = _check_ranks(ranks, settings.eps, shape, t)
+    u = float(np.finfo(np.float64).eps)
     if settings.eps is not None:
-        raise ValueError(
-            "eps (rank selection) is not available for a dask tensor; give ranks, or "
-            "choose them on a numpy subsample first"
-        )
-    ranks = _check_ranks(ranks, None, shape, t)
+        _check_eps_resolvable(settings.eps, shape, t, u)
     level = logging.INFO if verbose else logging.DEBUG
-    prob = _DaskProblem(np, x, norm_x, t, side, float(np.finfo(np.float64).eps), scale)
-    core, factors, info = _fit(prob, ranks, None, method, n_iter_max, tol, callback, level)
+    prob = _DaskProblem(np, x, norm_x, t, side, u, scale)
+    core, factors, info = _fit(prob, ranks, settings.eps, method, n_iter_max, tol, callback, level)
     (core,) = cast_cores(np, [prob.numpy(core)], out_dtype, scale)
     result = STTuTensor(core, cast_cores(np, factors, out_dtype), t, side)
     result.info = info
     return result
+
+
+def _check_eps_resolvable(eps, shape, t, u):
+    """ValueError for an ``eps`` that a Gram's eigenvalues cannot resolve.
+
+    In memory such an ``eps`` takes the SVD of ``Z_n`` (see `sttu._Problem.eps_subspace`);
+    on dask the Gram is all there is, and below this bound its eigenvalues are rounding.
+    """
+    j = max(size // tn for size, tn in zip(shape, t))
+    smallest = math.sqrt(100 * len(shape) * j * j * u)
+    if eps < smallest:
+        raise ValueError(
+            f"eps={eps} is below {smallest:.2g}, the smallest relative error the Gram "
+            f"matrices of a dask tensor of shape {shape} resolve; use a larger eps, give "
+            "ranks, or fit a numpy array"
+        )

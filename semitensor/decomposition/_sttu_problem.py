@@ -13,7 +13,7 @@ from .._validation import check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._prepare import check_ranks_or_eps
-from ._subspaces import gram_resolves, mode_blocks, spectrum
+from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 
 __all__ = ["_Problem", "_check_ranks", "check_mode_t"]
 
@@ -44,6 +44,22 @@ class _Problem:
         x3 = mode_blocks(self.xp, y, n, self.t[n], self.side)
         vecs, sq, route = spectrum(self.xp, x3, use_svd=False)
         if route == "gram" and not gram_resolves(sq, k, x3.shape[1], self.dtype_eps):
+            vecs, _, _ = spectrum(self.xp, x3, use_svd=True)
+        return vecs[:, :k]
+
+    def eps_subspace(self, n, eps):
+        """The subspace of ``Z_n`` whose discarded energy is at most ``eps²‖X‖²/N``.
+
+        The Gram's eigenvalues resolve that budget unless it is near rounding level;
+        there the SVD of ``Z_n`` is taken instead (see `gram_resolves`).
+        """
+        n_modes = self.x.ndim
+        x3 = mode_blocks(self.xp, self.x, n, self.t[n], self.side)
+        j = x3.shape[1]
+        use_svd = eps**2 / n_modes < 100 * j * j * self.dtype_eps
+        vecs, sq, _ = spectrum(self.xp, x3, use_svd=use_svd)
+        k = rank_for_eps(sq, eps**2 * self.norm_x**2 / n_modes)
+        if not use_svd and not gram_resolves(sq, k, j, self.dtype_eps):
             vecs, _, _ = spectrum(self.xp, x3, use_svd=True)
         return vecs[:, :k]
 

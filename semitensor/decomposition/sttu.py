@@ -23,7 +23,6 @@ from ._prepare import cast_cores, check_settings, prepare_tensor
 from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
 from ._sttu_problem import _check_ranks, _Problem, check_mode_t
-from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 from .fitinfo import FitInfo
 
 __all__ = ["sttu_decompose"]
@@ -267,17 +266,7 @@ def _hosvd(prob, ranks, eps):
     n_modes = prob.x.ndim
     if ranks is not None:
         return [prob.subspace(prob.x, n, ranks[n] // prob.t[n]) for n in range(n_modes)]
-    factors = []
-    for n in range(n_modes):
-        x3 = mode_blocks(prob.xp, prob.x, n, prob.t[n], prob.side)
-        j = x3.shape[1]
-        use_svd = eps**2 / n_modes < 100 * j * j * prob.dtype_eps
-        vecs, sq, _ = spectrum(prob.xp, x3, use_svd=use_svd)
-        k = rank_for_eps(sq, eps**2 * prob.norm_x**2 / n_modes)
-        if not use_svd and not gram_resolves(sq, k, j, prob.dtype_eps):
-            vecs, _, _ = spectrum(prob.xp, x3, use_svd=True)
-        factors.append(vecs[:, :k])
-    return factors
+    return [prob.eps_subspace(n, eps) for n in range(n_modes)]
 
 
 def _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0, bar):

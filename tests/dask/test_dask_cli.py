@@ -48,7 +48,7 @@ def test_zarr_store_is_read_lazily(capsys, tmp_path):
         (["--chunks", "4", "--workers", "2", "--scheduler", "tcp://x:1"], "not both"),
         (["--chunks", "a,b"], "--chunks must be"),
         (["--chunks", "0"], "positive or -1"),
-        (["--chunks", "4", "--eps", "0.1"], "eps"),
+        (["--chunks", "4", "--eps", "1e-9"], "eps=1e-09 is below"),
     ],
 )
 def test_bad_dask_options(capsys, tensor_file, tmp_path, extra, match):

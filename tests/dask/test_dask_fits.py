@@ -117,8 +117,8 @@ def test_bad_input_is_refused():
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
         st.str_decompose(bad, 4)
-    with pytest.raises(ValueError, match="eps"):
-        st.sttu_decompose(xd, None, t=1, eps=0.1)
+    with pytest.raises(ValueError, match=r"eps=1e-09 is below .*, the smallest relative"):
+        st.sttu_decompose(xd, None, t=1, eps=1e-9)
     with pytest.raises(ValueError, match="eps"):
         st.stt_decompose(xd, None, eps=0.1)
     with pytest.raises(ValueError, match="warmup"):
@@ -140,3 +140,14 @@ def test_closed_client_is_refused(cluster):
         for fit in (st.sttu_decompose, st.stt_decompose, st.str_decompose):
             with pytest.raises(RuntimeError, match="client is closed"):
                 fit(xd, 4, t=1 if fit is st.sttu_decompose else 2)
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.2, 0.5])
+@pytest.mark.parametrize("t", [1, [2, 1, 2, 2]])
+def test_sttu_eps_on_dask_picks_the_numpy_ranks_and_fit(eps, t):
+    # The ranks come from the same Gram spectra (summed over chunks on dask).
+    ref = st.sttu_decompose(X, None, t=t, eps=eps)
+    fit = st.sttu_decompose(da.from_array(X, chunks=CHUNKS), None, t=t, eps=eps)
+    assert fit.ranks == ref.ranks and fit.info.ranks_used == ref.info.ranks_used
+    np.testing.assert_allclose(fit.info.errors, ref.info.errors, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(fit.to_tensor(), ref.to_tensor(), atol=1e-10)
