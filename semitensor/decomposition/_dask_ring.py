@@ -190,7 +190,7 @@ def _fit(x, cores, s, norm_x, wrap):
             info.n_iter = it
             bar.update(err)
             logger.log(level, "%s sweep %d (dask): relative error %.6e", s.name, it, err)
-            if stopped_early(info, it, err, stop_by_callback, _EXACT):
+            if stopped_early(info, it, err, stop_by_callback, _EXACT, s.stop_at):
                 break
             if settled(info.errors, s.tol):
                 info.converged, info.stop_reason = True, "tol"

@@ -119,8 +119,6 @@ def test_bad_input_is_refused():
         st.str_decompose(bad, 4)
     with pytest.raises(ValueError, match=r"eps=1e-09 is below .*, the smallest relative"):
         st.sttu_decompose(xd, None, t=1, eps=1e-9)
-    with pytest.raises(ValueError, match="eps"):
-        st.stt_decompose(xd, None, eps=0.1)
     with pytest.raises(ValueError, match="warmup"):
         st.str_decompose(xd, 4, warmup=2)
     with pytest.raises(ValueError, match="order at least 3"):
@@ -151,3 +149,14 @@ def test_sttu_eps_on_dask_picks_the_numpy_ranks_and_fit(eps, t):
     assert fit.ranks == ref.ranks and fit.info.ranks_used == ref.info.ranks_used
     np.testing.assert_allclose(fit.info.errors, ref.info.errors, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(fit.to_tensor(), ref.to_tensor(), atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
+@pytest.mark.parametrize("fit", [st.stt_decompose, st.str_decompose])
+@pytest.mark.parametrize("eps", [0.3, 0.05])
+def test_ring_eps_on_dask_meets_eps_with_what_it_reports(fit, eps):
+    # Before: refused. The bonds grow from t with warm starts until the error is met.
+    dec = fit(da.from_array(X, chunks=CHUNKS), None, eps=eps, random_state=0)
+    err = np.linalg.norm(dec.to_tensor() - X) / np.linalg.norm(X)
+    assert err <= eps + 1e-12 and err == pytest.approx(dec.info.rel_error, rel=1e-8)
+    assert dec.info.ranks_used is not None and tuple(dec.info.ranks_used) == tuple(dec.ranks)
