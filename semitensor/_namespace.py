@@ -75,19 +75,22 @@ def as_arrays(*objs, names=None):
         if _is_array(o):
             out.append(o)
             continue
-        try:
-            host = np.asarray(o)
-        except (ValueError, TypeError) as exc:
-            name = names[i] if names is not None else f"argument {i}"
-            raise TypeError(
-                f"{name} cannot be read as a numeric array ({exc}); ragged nested "
-                "lists are not arrays"
-            ) from None
+        host = host_array(o, names[i] if names is not None else f"argument {i}")
         if ref is None:
             out.append(xp.asarray(host))
         else:
             out.append(xp.asarray(host, device=device_of(ref)))
     return xp, out
+
+
+def host_array(obj, name):
+    """``numpy.asarray(obj)``, or a TypeError naming ``name`` when numpy cannot read it."""
+    try:
+        return np.asarray(obj)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(
+            f"{name} cannot be read as a numeric array ({exc}); ragged nested lists are not arrays"
+        ) from None
 
 
 def resolve_like(like=None, dtype=None, default_dtype="float64"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._memory import check_allocation
+from .._namespace import host_array
 from .plans import batch_shape, out_shape
 
 __all__ = ["check_operand", "check_fits"]
@@ -22,13 +23,7 @@ def check_operand(x, name):
     elif type(x).__module__.split(".")[0] == "torch":
         return  # every torch dtype is numeric or Boolean
     else:
-        try:
-            arr = np.asarray(x)
-        except (ValueError, TypeError) as exc:
-            raise TypeError(
-                f"{name} cannot be read as a numeric array ({exc}); ragged nested "
-                "lists are not matrices"
-            ) from None
+        arr = host_array(x, name)
     if arr.dtype.kind not in "biufc":
         raise TypeError(
             f"{name} has dtype {arr.dtype} ({_KIND_NAMES.get(arr.dtype.kind, 'non-numeric')}); "
