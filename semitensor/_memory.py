@@ -54,7 +54,9 @@ def check_allocation(what, shape, dtype, device=None):
 
 
 def _size(nbytes):
-    for unit in ("GiB", "TiB", "PiB", "EiB"):
-        nbytes /= 1024.0**3 if unit == "GiB" else 1024.0
-        if nbytes < 1024 or unit == "EiB":
-            return f"{nbytes:.1f} {unit}" if nbytes < 1e6 else f"{nbytes:.3g} {unit}"
+    value, unit = nbytes / 2**30, "GiB"
+    for larger in ("TiB", "PiB", "EiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{value:.1f} {unit}" if value < 1e6 else f"{value:.3g} {unit}"
