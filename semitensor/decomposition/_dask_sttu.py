@@ -20,14 +20,13 @@ import math
 import numpy as np
 
 from .._kernels.dask_blocks import block_sum, is_dask
-from .._validation import check_side
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
 from ._dask_prepare import frob_error, prepare_dask
-from ._prepare import cast_cores, check_settings
-from ._sttu_problem import _check_ranks, _Problem, check_mode_t
+from ._prepare import cast_cores
+from ._sttu_problem import _check_ranks, _Problem, check_sttu_arguments
 from ._subspaces import _gram, gram_resolves, mode_blocks, rank_for_eps
-from .sttu import _METHODS, _fit
+from .sttu import _fit
 
 __all__ = ["sttu_decompose_dask"]
 
@@ -132,18 +131,8 @@ def sttu_decompose_dask(
     """`~semitensor.decomposition.sttu.sttu_decompose` of a dask array (same contract)."""
     x, out_dtype, scale, norm_x = prepare_dask(tensor, min_ndim=1)
     shape = tuple(x.shape)
-    t = check_mode_t(t, shape)
-    side = check_side(side)
-    settings = check_settings(
-        "sttu_decompose",
-        method=method,
-        methods=_METHODS,
-        n_iter_max=n_iter_max,
-        tol=tol,
-        eps=eps,
-        random_state=random_state,
-        verbose=verbose,
-        callback=callback,
+    t, side, settings = check_sttu_arguments(
+        shape, t, side, method, n_iter_max, tol, eps, random_state, verbose, callback
     )
     ranks = _check_ranks(ranks, settings.eps, shape, t)
     u = float(np.finfo(np.float64).eps)

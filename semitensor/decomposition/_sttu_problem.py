@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .._validation import check_t
+from .._validation import check_side, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
-from ._prepare import check_ranks_or_eps
+from ._prepare import check_ranks_or_eps, check_settings
 from ._subspaces import gram_resolves, mode_blocks, rank_for_eps, spectrum
 
-__all__ = ["_Problem", "_check_ranks", "check_mode_t"]
+__all__ = ["_Problem", "_check_ranks", "check_mode_t", "check_sttu_arguments"]
+
+_METHODS = ("hosvd", "hooi")
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,25 @@ def check_mode_t(t, shape):
                 f"tensor shape {shape}"
             )
     return t
+
+
+def check_sttu_arguments(shape, t, side, method, n_iter_max, tol, eps, random_state, verbose,
+                         callback):  # fmt: skip
+    """``(t, side, settings)`` of an STTu fit, checked before any array work.
+
+    ``random_state`` is validated only: HOSVD and HOOI are deterministic.
+    """
+    t = check_mode_t(t, shape)
+    side = check_side(side)
+    settings = check_settings(
+        "sttu_decompose",
+        method=method,
+        methods=_METHODS,
+        n_iter_max=n_iter_max,
+        tol=tol,
+        eps=eps,
+        random_state=random_state,
+        verbose=verbose,
+        callback=callback,
+    )
+    return t, side, settings

@@ -15,19 +15,16 @@ import logging
 import time
 
 from .._kernels.dask_blocks import is_dask
-from .._validation import check_side
 from ..formats.sttu import STTuTensor
 from ._masked_fit import take_mask
 from ._masked_sttu import fit_masked_sttu
-from ._prepare import cast_cores, check_settings, prepare_tensor
+from ._prepare import cast_cores, prepare_tensor
 from ._progress import SweepBar
 from ._stopping import exact_level, logger, settled, warn_unconverged
-from ._sttu_problem import _check_ranks, _Problem, check_mode_t
+from ._sttu_problem import _check_ranks, _Problem, check_sttu_arguments
 from .fitinfo import FitInfo
 
 __all__ = ["sttu_decompose"]
-
-_METHODS = ("hosvd", "hooi")
 
 
 def sttu_decompose(
@@ -194,18 +191,8 @@ def sttu_decompose(
     tensor, mask, _ = take_mask(tensor, mask)
     xp, x, out_dtype, _, scale = prepare_tensor(tensor, min_ndim=1)
     shape = tuple(x.shape)
-    t = check_mode_t(t, shape)
-    side = check_side(side)
-    settings = check_settings(
-        "sttu_decompose",
-        method=method,
-        methods=_METHODS,
-        n_iter_max=n_iter_max,
-        tol=tol,
-        eps=eps,
-        random_state=random_state,  # validated only: both methods are deterministic
-        verbose=verbose,
-        callback=callback,
+    t, side, settings = check_sttu_arguments(
+        shape, t, side, method, n_iter_max, tol, eps, random_state, verbose, callback
     )
     eps = settings.eps
     if mask is not None and eps is not None:
