@@ -2,8 +2,10 @@
 
 One JSON object: ``library`` ("semitensor"), ``layout`` (the file layout version),
 ``version`` (of the library that wrote it), ``format`` (a ``format_name``), ``t``,
-``side``, ``shape``, ``ranks``, ``arrays`` (the names of the array members, in
-order), ``dtype`` and ``fit`` (the fit report, or null). Every field is type-checked
+``side``, ``shape``, ``ranks``, ``options`` (the format's further constructor
+keywords, e.g. an STR's ``full_core``; absent in older files, read as none),
+``arrays`` (the names of the array members, in order), ``dtype`` and ``fit`` (the fit
+report, or null). Every field is type-checked
 on reading: a wrong type is a ValueError naming the file and the field, never an
 AttributeError, KeyError or TypeError later on.
 """
@@ -36,6 +38,7 @@ def record(decomposition, format_name, arrays, version):
         "side": decomposition.side,
         "shape": list(decomposition.shape),
         "ranks": list(decomposition.ranks),
+        "options": dict(decomposition.options()),
         "arrays": list(arrays),
         "dtype": str(next(iter(arrays.values())).dtype),
         "fit": _fit_to_dict(getattr(decomposition, "info", None)),
@@ -77,6 +80,14 @@ def read_record(path, archive, version):
         )
     for key in ("t", "shape", "ranks"):
         _int_list_field(path, meta, key)
+    options = meta.setdefault("options", {})
+    if not isinstance(options, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in options.items()
+    ):
+        raise ValueError(
+            f"{path}: the metadata field 'options' must be an object of int values; got {options!r}"
+        )
     names = meta.get("arrays")
     if (
         not isinstance(names, list)

@@ -217,8 +217,9 @@ def read_metadata(path):
     -------
     dict
         The ``__semitensor__`` record: ``format``, ``t``, ``side``, ``shape``,
-        ``ranks``, ``arrays`` (the array names), ``dtype``, ``version`` (of the
-        library that wrote it), ``layout`` and ``fit`` (the fit report or None).
+        ``ranks``, ``options`` (e.g. an STR's ``full_core``), ``arrays`` (the array
+        names), ``dtype``, ``version`` (of the library that wrote it), ``layout`` and
+        ``fit`` (the fit report or None).
 
     Raises
     ------
@@ -246,7 +247,7 @@ def read_metadata(path):
 def _rebuild(path, cls, arrays, meta):
     """The format from its named arrays, checked against the metadata."""
     try:
-        obj = cls.from_named_arrays(arrays, meta["t"], meta["side"])
+        obj = cls.from_named_arrays(arrays, meta["t"], meta["side"], **meta["options"])
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise ValueError(f"{path}: the arrays do not form a valid {cls.title}: {exc}") from None
     for key in ("shape", "ranks", "t"):

@@ -176,6 +176,16 @@ def _int_list(text, name):
     return values[0] if len(values) == 1 else values
 
 
+def _full_core_argument(text):
+    """``--full-core``: ``auto`` or a mode index (range checked by the fit)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"--full-core must be 'auto' or a mode (an int); got {text!r}") from None
+
+
 def _format_argument(args):
     """``--format``, or its deprecated spelling ``--method`` (with a note on stderr)."""
     if args.method is not None:
@@ -268,7 +278,11 @@ def cmd_decompose(args):
     else:
         x = read_tensor(args.input, args.key, finite=False)
     mask = None if lazy else read_mask(args.mask, x, args.missing)
-    masked = {} if mask is None else {"mask": mask}
+    options = {} if mask is None else {"mask": mask}
+    if args.full_core is not None:
+        if name != "str":
+            raise InputError(f"--full-core applies to --format str only; got --format {name}")
+        options["full_core"] = _full_core_argument(args.full_core)
     progress = Progress(
         show_progress(args), args.n_iter_max, f"{format_class(name).title} fit", unit="sweep"
     )
@@ -287,7 +301,7 @@ def cmd_decompose(args):
                     tol=args.tol,
                     random_state=args.seed,
                     callback=progress.fit_callback,
-                    **masked,
+                    **options,
                 )
     finally:
         progress.close()
@@ -351,6 +365,7 @@ def cmd_info(args):
         ("ranks", ",".join(str(r) for r in dec.ranks)),
         ("t", ",".join(str(v) for v in dec.t) or "-"),
         ("side", dec.side),
+        *((k.replace("_", " "), str(v)) for k, v in dec.options().items()),
         ("parameters", f"{dec.n_params:,}"),
         ("compression ratio", f"{dec.compression_ratio:.2f}"),
         ("dtype", str(meta.get("dtype", "?"))),

@@ -4,7 +4,8 @@ Sub-commands::
 
     semitensor demo [--plot FILE.png] [--levels 1-3] [--size N] [--quiet]
     semitensor decompose INPUT --format {sttu,stt,str} (--ranks R | --eps E) [--t T]
-                         [--side left|right] [--key KEY] [--missing nan | --mask M.npy]
+                         [--side left|right] [--full-core auto|MODE] [--key KEY]
+                         [--missing nan | --mask M.npy]
                          -o OUTPUT.npz [--force]
     semitensor reconstruct FACTORS.npz -o OUTPUT.npy [--force]
     semitensor info FACTORS.npz
@@ -79,6 +80,11 @@ def build_parser():
     dec.add_argument("--eps", type=float, help="relative error target (instead of --ranks)")
     dec.add_argument("--t", default="2", help="STP factor: an int or comma-separated ints")
     dec.add_argument("--side", choices=["left", "right"], default="left")
+    dec.add_argument(
+        "--full-core",
+        metavar="auto|MODE",
+        help="str only: the mode of the full core (default auto: the fewest parameters)",
+    )
     dec.add_argument("--n-iter-max", type=int, default=100, help="maximum sweeps (100)")
     dec.add_argument("--tol", type=float, default=1e-8, help="stopping tolerance (1e-8)")
     dec.add_argument("--seed", type=int, default=0, help="random_state (default 0)")

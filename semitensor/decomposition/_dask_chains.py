@@ -17,9 +17,11 @@ import numpy as np
 
 from .._validation import check_side
 from ..formats.chain import (
-    embed_first_core,
+    cheapest_full_core,
+    ring_to_str,
     ring_to_stt,
     str_core_shapes,
+    str_params,
     str_ring_ranks,
     stt_core_shapes,
     stt_ring_ranks,
@@ -29,7 +31,14 @@ from ..formats.str import STRTensor
 from ..formats.stt import STTTensor
 from ._dask_prepare import prepare_dask
 from ._dask_ring import check_dask_warmup, fit_tensor_ring_dask
-from ._prepare import cast_cores, check_bond_list, check_init, check_settings, check_uniform_t
+from ._prepare import (
+    cast_cores,
+    check_bond_list,
+    check_full_core,
+    check_init,
+    check_settings,
+    check_uniform_t,
+)
 from ._rank_search import check_bonds_useful, grow_until_eps, unfolding_caps
 from ._starts import grow_ring
 from ._stopping import warn_unconverged
@@ -91,12 +100,13 @@ def stt_decompose_dask(tensor, ranks, t, *, side, init, **kw):
     return result
 
 
-def str_decompose_dask(tensor, ranks, t, *, side, init, **kw):
+def str_decompose_dask(tensor, ranks, t, *, side, init, full_core, **kw):
     """`~semitensor.decomposition.str.str_decompose` of a dask array."""
     x, out_dtype, scale, norm_x = prepare_dask(tensor, min_ndim=2)
     n, shape = x.ndim, tuple(x.shape)
-    t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")
+    t = check_uniform_t(t, n - 1, "core other than the full one", "str_decompose")
     side = check_side(side)
+    full = check_full_core(full_core, n)
     settings = _settings("str_decompose", kw)
     bonds = check_bond_list(ranks, n, t, settings.eps, f"bond sizes R_0..R_{n - 1}")
     check_bonds_useful(bonds, shape, t, ring=True)
@@ -107,15 +117,17 @@ def str_decompose_dask(tensor, ranks, t, *, side, init, **kw):
 
     if norm_x == 0.0:
         bonds = bonds or [t] * n
-        return _zero(STRTensor, str_core_shapes(shape, bonds, t), t, side, out_dtype, kw)
+        m = cheapest_full_core(shape, bonds) if full is None else full
+        shapes = str_core_shapes(shape, bonds, t, m)
+        return _zero(STRTensor, shapes, t, side, out_dtype, kw, full_core=m)
 
     def wrap(ring):
-        cores = [embed_first_core(ring[0], t, side), *ring[1:]]
-        return STRTensor(cast_cores(np, cores, out_dtype, scale), t, side)
+        cores, m = ring_to_str(ring, t, side, full)
+        return STRTensor(cast_cores(np, cores, out_dtype, scale), t, side, m)
 
     ring, info = _fit_or_search(
         x, bonds, lambda b: str_ring_ranks(b, t), settings, norm_x, wrap,
-        (unfolding_caps(shape, t, ring=True), t, lambda b: _count(str_core_shapes(shape, b, t)), n),
+        (unfolding_caps(shape, t, ring=True), t, lambda b: str_params(shape, b, t, full), n),
     )  # fmt: skip
     warn_unconverged(info, "str_decompose", settings.n_iter_max, settings.tol, stacklevel=4)
     result = wrap(ring)
@@ -127,9 +139,9 @@ def _fit(x, ranks, settings, norm_x, wrap):
     return fit_tensor_ring_dask(x, ranks, settings, norm_x, wrap=wrap)
 
 
-def _zero(cls, shapes, t, side, dtype, kw):
+def _zero(cls, shapes, t, side, dtype, kw, **options):
     """The exact fit of a zero tensor (as the numpy fits return it)."""
-    result = cls([np.zeros(s, dtype=dtype) for s in shapes], t, side)
+    result = cls([np.zeros(s, dtype=dtype) for s in shapes], t, side, **options)
     result.info = FitInfo(method=kw["method"], converged=True, stop_reason="exact", errors=[0.0])
     return result
 

@@ -22,6 +22,7 @@ from .._validation import (
     check_choice,
     check_eps,
     check_finite,
+    check_mode,
     check_nonnegative_int,
     check_positive_int,
     check_rank_list,
@@ -36,6 +37,7 @@ __all__ = [
     "check_bond_list",
     "check_ranks_or_eps",
     "check_init",
+    "check_full_core",
     "prepare_tensor",
     "like_tensor",
     "cast_cores",
@@ -106,6 +108,15 @@ def check_uniform_t(t, count, what, fname):
         return check_positive_int(t, "t")
     values = check_t(t, count, what, uniform=fname)
     return values[0] if values else 1
+
+
+def check_full_core(full_core, n):
+    """An STR fit's ``full_core``: ``"auto"`` is None (placed after the fit), else a mode."""
+    if isinstance(full_core, str) and full_core == "auto":
+        return None
+    if not isinstance(full_core, numbers.Integral) or isinstance(full_core, bool):
+        raise TypeError(f"full_core must be 'auto' or a mode (an int); got {full_core!r}")
+    return check_mode(full_core, n, "full_core")
 
 
 def check_ranks_or_eps(ranks, eps, n, what, multiple_of=None):

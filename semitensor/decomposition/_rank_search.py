@@ -10,7 +10,13 @@ import array_api_compat
 from ..exceptions import ConvergenceWarning
 from ._prepare import frobenius_norm
 
-__all__ = ["tt_svd_ranks", "grow_until_eps", "unfolding_caps", "check_bonds_useful"]
+__all__ = [
+    "tt_svd_ranks",
+    "ring_rank_floor",
+    "grow_until_eps",
+    "unfolding_caps",
+    "check_bonds_useful",
+]
 
 # Relative growth of the bonds per refit of the eps rank search.
 _GROWTH = 0.2
@@ -41,6 +47,26 @@ def tt_svd_ranks(x, eps, t):
     return [t * math.ceil(r / t) for r in ranks]
 
 
+def ring_rank_floor(x, eps):
+    """Least uniform tensor-ring rank ``q`` that can reach ``eps``: ``⌈√ρ⌉``, ``ρ = max_k ρ_k``.
+
+    ``ρ_k`` is the least rank within ``eps·‖X‖`` of the unfolding that cuts the modes
+    after ``k`` (Eckart-Young, from its singular values). A ring of uniform rank ``q``
+    has every such unfolding of rank at most ``q_0·q_k = q²``, so no ring below this
+    ``q`` meets ``eps``; the STR search starts here instead of at 1 (on china.jpg at
+    ``eps = 0.05`` the search from 1 made 10 fits to reach ``q = 15``).
+    """
+    xp = array_api_compat.array_namespace(x)
+    shape = tuple(x.shape)
+    budget = (eps * frobenius_norm(xp, x)) ** 2
+    rho = 1
+    for k in range(1, len(shape)):
+        s = xp.linalg.svdvals(xp.reshape(x, (math.prod(shape[:k]), -1)))
+        tail = xp.flip(xp.cumulative_sum(xp.flip(s**2)))  # tail[j] = Σ_{i≥j} s_i²
+        rho = max(rho, int(xp.sum(xp.astype(tail > budget, xp.int64))))
+    return max(1, math.isqrt(rho - 1) + 1)
+
+
 def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
     """Grow the bonds (by about a fifth, in steps of ``step``) until the error is at most ``eps``.
 
@@ -62,6 +88,8 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
         grown = [
             min(r + step * max(1, math.ceil(_GROWTH * r / step)), c) for r, c in zip(bonds, caps)
         ]
+        if n_params(grown) > full_size:  # the fifth overshoots the budget: try one step
+            grown = [min(r + step, c) for r, c in zip(bonds, caps)]
         reason = None
         if grown == bonds:
             reason = f"every bond reached its cap {caps} (t times the unfolding sizes)"

@@ -12,12 +12,19 @@ from dataclasses import replace
 
 from .._kernels.dask_blocks import is_dask
 from .._validation import check_side
-from ..formats.chain import embed_first_core, str_core_shapes, str_ring_ranks
+from ..formats.chain import (
+    cheapest_full_core,
+    ring_to_str,
+    str_core_shapes,
+    str_params,
+    str_ring_ranks,
+)
 from ..formats.str import STRTensor
 from ._masked_fit import MaskedData, take_mask
 from ._prepare import (
     cast_cores,
     check_bond_list,
+    check_full_core,
     check_init,
     check_settings,
     check_uniform_t,
@@ -25,7 +32,7 @@ from ._prepare import (
     like_tensor,
     prepare_tensor,
 )
-from ._rank_search import check_bonds_useful, grow_until_eps, unfolding_caps
+from ._rank_search import check_bonds_useful, grow_until_eps, ring_rank_floor, unfolding_caps
 from ._ring_fit import fit_tensor_ring
 from ._starts import grow_ring
 from ._stopping import warn_unconverged
@@ -52,6 +59,7 @@ def str_decompose(
     callback=None,
     mask=None,
     validation_mask=None,
+    full_core="auto",
 ):
     """Semi-tensor ring (STR) decomposition of a tensor (SPEC §4).
 
@@ -65,8 +73,8 @@ def str_decompose(
         The bond sizes ``R_0, R_1, …, R_{N−1}`` (an int for all bonds), each a
         positive multiple of ``t``. ``None``: chosen from ``eps``.
     t : int or list of int, default 2
-        The STP factor, uniform over the cores after the first (a list must repeat
-        one value).
+        The STP factor, uniform over the cores other than the full one (a list must
+        repeat one value).
     side : {"left", "right"}, default "left"
     method : {"als", "svd"}, default "als"
         ``"als"``: alternating least squares on the equivalent ring; ``"svd"``: the
@@ -81,6 +89,12 @@ def str_decompose(
     mask, validation_mask : bool arrays of the tensor's shape, optional
         Observed entries, and observed entries held out of the fit: as in
         `~semitensor.decomposition.stt.stt_decompose` (docs/missing.md).
+    full_core : "auto" or int, default "auto"
+        The mode whose core is the full one (see `STRTensor`). ``"auto"``: the one
+        that minimises the parameters (least ``R_k I_k R_{k+1}``, the first on ties;
+        for equal ranks, the smallest mode). The fitted tensor does not depend on it
+        (see Notes): only where the ``t²``-times larger core sits, and so the
+        parameter count.
 
     Returns
     -------
@@ -116,10 +130,12 @@ def str_decompose(
     the fit runs in the input's library and on its device, in float64, and the
     cores are cast to the input's floating dtype.
 
-    **Embedding.** The ring's first core ``H_1`` is embedded as the minimum-norm
-    first core with that partial trace: ``H_1/t`` on each of the ``t`` diagonal
-    positions (``G_1[r·t+a, i, s·t+b] = δ_ab H_1[r, i, s]/t`` on the left side), so
-    the result reconstructs exactly the fitted ring's tensor.
+    **Embedding.** The ring's core ``H`` on the ``full_core`` mode is embedded as
+    the minimum-norm full core with that partial trace: ``H/t`` on each of the ``t``
+    diagonal positions (``G[r·t+a, i, s·t+b] = δ_ab H[r, i, s]/t`` on the left side),
+    so the result reconstructs exactly the fitted ring's tensor. The ring itself is
+    cyclic (``tr`` of a product does not change when its factors rotate), so every
+    placement represents the same tensors.
 
     Examples
     --------
@@ -131,6 +147,13 @@ def str_decompose(
     >>> fit = str_decompose(x, ranks=4, t=2, random_state=0)
     >>> fit.ranks, bool(fit.info.rel_error < 1e-8)
     ((4, 4, 4, 4), True)
+
+    On a tensor whose modes differ, ``"auto"`` puts the full core on the smallest:
+
+    >>> y = rng.standard_normal((6, 8, 2))
+    >>> fit = str_decompose(y, ranks=4, t=2, random_state=0)
+    >>> fit.full_core, [g.shape for g in fit.cores], fit.n_params
+    (2, [(2, 6, 2), (2, 8, 2), (4, 2, 4)], 88)
     """
     if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
         from ._dask_chains import str_decompose_dask
@@ -144,12 +167,14 @@ def str_decompose(
             tensor, ranks, t, side=side, init=init, method=method, n_iter_max=n_iter_max,
             tol=tol, eps=eps, n_restarts=n_restarts, warmup=warmup,
             random_state=random_state, verbose=verbose, callback=callback,
+            full_core=full_core,
         )  # fmt: skip
     tensor, mask, held = take_mask(tensor, mask, validation_mask)
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
-    t = check_uniform_t(t, n - 1, "core after the first", "str_decompose")
+    t = check_uniform_t(t, n - 1, "core other than the full one", "str_decompose")
     side = check_side(side)
+    full = check_full_core(full_core, n)
     settings = check_settings(
         "str_decompose",
         method=method,
@@ -173,8 +198,8 @@ def str_decompose(
         settings = replace(settings, init=init)
 
     def to_out(ring):
-        cores = [embed_first_core(ring[0], t, side), *ring[1:]]
-        return STRTensor(cast_cores(xp, cores, out_dtype, scale), t, side)
+        cores, m = ring_to_str(ring, t, side, full)
+        return STRTensor(cast_cores(xp, cores, out_dtype, scale), t, side, m)
 
     masked = None if mask is None else MaskedData(x, mask, held)
 
@@ -188,20 +213,23 @@ def str_decompose(
 
     if frobenius_norm(xp, x) == 0.0:
         bonds = bonds or [t] * n
-        shapes = str_core_shapes(shape, bonds, t)
-        result = STRTensor([xp.zeros(s, dtype=out_dtype, device=device) for s in shapes], t, side)
+        m = cheapest_full_core(shape, bonds) if full is None else full
+        shapes = str_core_shapes(shape, bonds, t, m)
+        zeros = [xp.zeros(s, dtype=out_dtype, device=device) for s in shapes]
+        result = STRTensor(zeros, t, side, m)
         result.info = FitInfo(method=method, converged=True, stop_reason="exact", errors=[0.0])
         return result
     if bonds is not None:
         ring, info = fit(bonds)
     else:
         search = replace(settings, stop_at=settings.eps)
+        start = [t] * n if masked is not None else [t * ring_rank_floor(x, settings.eps)] * n
         ring, info, bonds = grow_until_eps(
             lambda b, previous: fit(b, previous, search),
-            [t] * n,
+            start,
             unfolding_caps(shape, t, ring=True),
             t,
-            lambda b: sum(math.prod(s) for s in str_core_shapes(shape, b, t)),
+            lambda b: str_params(shape, b, t, full),
             math.prod(shape) if masked is None else masked.samples.size,
             settings.eps,
             "str_decompose",

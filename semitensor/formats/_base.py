@@ -113,9 +113,13 @@ class STPFormat:
         raise NotImplementedError
 
     @classmethod
-    def from_named_arrays(cls, arrays, t, side):
-        """Rebuild a format from `named_arrays` (what `load` reads); validates as ``__init__``."""
+    def from_named_arrays(cls, arrays, t, side, **options):
+        """Rebuild from `named_arrays` and `options` (what `load` reads; validated)."""
         raise NotImplementedError
+
+    def options(self):
+        """Further constructor keywords, which `save` records (an STR's ``full_core``)."""
+        return {}
 
     def __init__(self, shape, ranks, t, side):
         self._shape = tuple(int(s) for s in shape)
@@ -203,16 +207,17 @@ class STPFormat:
         if all(s == 0.0 or _SAFE_LOW < s < _SAFE_HIGH for s in scales.values()):
             return norm()
         unit = type(self).from_named_arrays(
-            {k: a / scales[k] for k, a in arrays.items()}, self._t, self._side
+            {k: a / scales[k] for k, a in arrays.items()}, self._t, self._side, **self.options()
         )
         log_scale = sum(math.log(s) for s in scales.values())
         factor = math.exp(log_scale) if log_scale < 709.0 else math.inf
         return unit._norm_unscaled() * factor
 
     def __repr__(self):
+        extra = "".join(f"{k}={v!r}, " for k, v in self.options().items())
         return (
             f"{type(self).__name__}(shape={self._shape}, ranks={self._ranks}, t={self._t}, "
-            f"side={self._side!r}, n_params={self.n_params}, "
+            f"side={self._side!r}, {extra}n_params={self.n_params}, "
             f"compression_ratio={self.compression_ratio:.3g})"
         )
 
@@ -250,10 +255,10 @@ class _CoreChain(STPFormat):
         return {f"core_{k}": g for k, g in enumerate(self.cores)}
 
     @classmethod
-    def from_named_arrays(cls, arrays, t, side):
-        """Rebuild from `named_arrays` (validated as ``__init__``)."""
+    def from_named_arrays(cls, arrays, t, side, **options):
+        """Rebuild from `named_arrays` and `options` (validated as ``__init__``)."""
         n = sum(1 for k in arrays if k.startswith("core_"))
-        return cls([arrays[f"core_{k}"] for k in range(n)], list(t), side)
+        return cls([arrays[f"core_{k}"] for k in range(n)], list(t), side, **options)
 
     def _checked_indices(self, indices):
         """Validated ``(M, N)`` int64 numpy indices, negatives wrapped."""

@@ -15,9 +15,9 @@ import numpy as np
 from .._kernels.dask_blocks import lazy_blocks
 from .._namespace import to_numpy
 from ..tenalg import stp_mode_dot
-from .chain import partial_trace, stt_to_ring
+from .chain import stt_to_ring
 
-__all__ = ["lazy_sttu", "lazy_ring", "ring_of_stt", "ring_of_str"]
+__all__ = ["lazy_sttu", "lazy_ring", "ring_of_stt"]
 
 
 def _sttu_rows(g, u, n, t, side, sl):
@@ -79,9 +79,3 @@ def _uniform(ts, name):
 def ring_of_stt(cores, ts, side):
     """The tensor ring of an STT (for `lazy_ring`)."""
     return stt_to_ring(list(cores), _uniform(ts, "STTTensor"), side)
-
-
-def ring_of_str(cores, ts, side):
-    """The tensor ring of an STR (for `lazy_ring`)."""
-    t = _uniform(ts, "STRTensor")
-    return [partial_trace(cores[0], t, side), *cores[1:]]

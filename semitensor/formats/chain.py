@@ -19,6 +19,8 @@ Every function works in the namespace of its arrays (numpy, torch with autograd,
 
 from __future__ import annotations
 
+import math
+
 import array_api_compat
 
 __all__ = [
@@ -32,6 +34,10 @@ __all__ = [
     "ring_to_stt",
     "partial_trace",
     "embed_first_core",
+    "ring_entries",
+    "cheapest_full_core",
+    "ring_to_str",
+    "str_params",
 ]
 
 
@@ -77,12 +83,17 @@ def stt_core_shapes(shape, bonds, t):
     return out
 
 
-def str_core_shapes(shape, bonds, t):
-    """SPEC §4 core shapes of an STR with bond sizes ``R_0..R_{N−1}`` and a uniform ``t``."""
+def str_core_shapes(shape, bonds, t, full_core=0):
+    """SPEC §4 core shapes of an STR with a uniform ``t``.
+
+    ``bonds`` are ``R_0..R_{N−1}`` in mode order (``bonds[k]`` enters core ``k``); the
+    full core sits on the mode ``full_core``.
+    """
     n = len(shape)
-    ring = [*bonds, bonds[0]]
-    out = [(bonds[0], shape[0], bonds[1 % n])]
-    out += [(ring[k] // t, shape[k], ring[k + 1] // t) for k in range(1, n)]
+    out = []
+    for k in range(n):
+        r, q = bonds[k], bonds[(k + 1) % n]
+        out.append((r, shape[k], q) if k == full_core else (r // t, shape[k], q // t))
     return out
 
 
@@ -163,3 +174,58 @@ def embed_first_core(h1, t, side):
     else:  # rows a·r_0 + r, columns b·r_1 + s
         g = xp.reshape(h1 / t, (1, r0, i1, 1, r1)) * xp.reshape(eye, (t, 1, 1, t, 1))
     return xp.reshape(g, (r0 * t, i1, r1 * t))
+
+
+def ring_entries(xp, cores, cols, ts, side):
+    """Entries ``tr(G_1(i_1) ⋉ … ⋉ G_N(i_N))`` of an STR chain (full core first).
+
+    ``cols`` holds one ``(M,)`` index array per core, in chain order: a batch of
+    ``R_0×R_k`` running products is pushed through the chain with batched GEMMs.
+    """
+    m, r0 = cols[0].shape[0], cores[0].shape[0]
+    p = xp.permute_dims(xp.take(cores[0], cols[0], axis=1), (1, 0, 2))  # (M, R0, R1)
+    for k in range(1, len(cores)):
+        g = cores[k]
+        r, _, q = g.shape
+        t = ts[k - 1]
+        gs = xp.permute_dims(xp.take(g, cols[k], axis=1), (1, 0, 2))  # (M, r, q)
+        if side == "left":  # new[., s·t + a] = Σ_r P[., r·t + a] G[r, s]
+            pv = xp.permute_dims(xp.reshape(p, (m, r0, r, t)), (0, 1, 3, 2))
+            new = pv @ gs[:, None, :, :]  # (M, R0, t, q)
+            p = xp.reshape(xp.permute_dims(new, (0, 1, 3, 2)), (m, r0, q * t))
+        else:  # new[., a·q + s] = Σ_r P[., a·r + r'] G[r', s]
+            pv = xp.reshape(p, (m, r0, t, r))
+            p = xp.reshape(pv @ gs[:, None, :, :], (m, r0, t * q))
+    return xp.sum(xp.linalg.diagonal(p), axis=-1)
+
+
+def cheapest_full_core(shape, bonds):
+    """The mode whose full core costs least: argmin of ``R_k I_k R_{k+1}`` (first on ties).
+
+    The full core stores ``R_k I_k R_{k+1}`` numbers where the others store ``1/t²``
+    of that, so this placement minimises an STR's parameters for given bonds.
+    """
+    n = len(shape)
+    costs = [bonds[k] * shape[k] * bonds[(k + 1) % n] for k in range(n)]
+    return min(range(n), key=costs.__getitem__)
+
+
+def ring_to_str(ring, t, side, full_core=None):
+    """``(cores, full_core)`` of the STR that a tensor ring (mode order) embeds into.
+
+    The ring's core ``full_core`` (``None``: `cheapest_full_core`) becomes the full
+    core by `embed_first_core`; the other cores are the STR's as they are.
+    """
+    if full_core is None:
+        shape = [int(g.shape[1]) for g in ring]
+        full_core = cheapest_full_core(shape, [int(g.shape[0]) * t for g in ring])
+    cores = list(ring)
+    cores[full_core] = embed_first_core(ring[full_core], t, side)
+    return cores, full_core
+
+
+def str_params(shape, bonds, t, full_core=None):
+    """Parameters of an STR (SPEC §4); ``full_core=None``: `cheapest_full_core`."""
+    if full_core is None:
+        full_core = cheapest_full_core(shape, bonds)
+    return sum(math.prod(s) for s in str_core_shapes(shape, bonds, t, full_core))

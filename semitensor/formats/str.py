@@ -20,39 +20,45 @@ import math
 import numpy as np
 
 from .._namespace import device_of
-from .._validation import check_t
+from .._validation import check_mode, check_t
 from ._base import _CoreChain, conj, real
-from .chain import partial_trace, step_left, step_right
+from .chain import partial_trace, ring_entries, step_left, step_right
 
 __all__ = ["STRTensor", "str_to_tensor"]
 
 
-def _check_cores(cores, ts):
-    """Validate the SPEC §4 shapes; return ``(shape, ranks)`` with ``ranks = (R_0..R_{N−1})``."""
+def ring_order(full_core, n):
+    """The modes in ring order from the full core: ``(m, m+1, …, N−1, 0, …, m−1)``."""
+    return tuple((full_core + j) % n for j in range(n))
+
+
+def _check_cores(cores, ts, names):
+    """Validate the SPEC §4 shapes of cores in ring order (the full one first).
+
+    ``names[j]`` is the mode of the ``j``-th core (for the messages); returns
+    ``(shape, ranks)`` in ring order with ``ranks = (R_0..R_{N−1})``.
+    """
     n = len(cores)
-    for k, g in enumerate(cores):
-        if g.ndim != 3:
-            raise ValueError(f"cores[{k}] must be 3-d; got shape {tuple(g.shape)}")
     shapes = [tuple(int(s) for s in g.shape) for g in cores]
     r0, _, bond = shapes[0]
     ranks = [r0]
-    for k in range(1, n):
-        tk = ts[k - 1]
-        p, _, q = shapes[k]
+    for j in range(1, n):
+        tk, k, prev = ts[j - 1], names[j], names[j - 1]
+        p, _, q = shapes[j]
         if bond % tk != 0 or bond // tk != p:
             raise ValueError(
-                f"cores[{k}] has shape {shapes[k]}: its first size must be R_{k}/t = "
-                f"{bond}/{tk}, where R_{k} = {bond} is the bond from cores[{k - 1}]"
+                f"cores[{k}] has shape {shapes[j]}: its first size must be R_{k}/t = "
+                f"{bond}/{tk}, where R_{k} = {bond} is the bond from cores[{prev}]"
                 + ("" if bond % tk == 0 else f", but t = {tk} does not divide {bond}")
             )
         ranks.append(bond)
         bond = q * tk
     if bond != r0:
-        tn = ts[-1]
+        tn, last, first = ts[-1], names[-1], names[0]
         raise ValueError(
-            f"cores[{n - 1}] (the last core) has shape {shapes[-1]}: its last size times "
-            f"t = {tn} must close the ring at R_0 = {r0} (cores[0] has {r0} rows); "
-            f"got {shapes[-1][2]}·{tn} = {bond}"
+            f"cores[{last}] (the last core of the ring) has shape {shapes[-1]}: its last "
+            f"size times t = {tn} must close the ring at R_0 = {r0} (the full core "
+            f"cores[{first}] has {r0} rows); got {shapes[-1][2]}·{tn} = {bond}"
         )
     return tuple(s[1] for s in shapes), tuple(ranks)
 
@@ -70,17 +76,28 @@ class STRTensor(_CoreChain):
         ``(R_k/t_{k+1}, I_{k+1}, R_{k+1}/t_{k+1})`` with ``R_N = R_0``. numpy arrays
         or torch tensors (one library). The list is not modified.
     t : int or sequence of int
-        The STP factor of each core after the first (an int applies to all).
+        The STP factor of each core other than the full one, in mode order (an int
+        applies to all).
     side : {"left", "right"}, default "left"
+    full_core : int, default 0
+        The mode whose core is the full one (``R_0×I×R_1``, it heads the STP chain):
+        with ``full_core = m`` the tensor is ``X[i] = tr(G_m(i_m) ⋉ G_{m+1}(i_{m+1}) ⋉
+        … ⋉ G_N(i_N) ⋉ G_1(i_1) ⋉ … ⋉ G_{m−1}(i_{m−1}))`` (modes counted from 0 in
+        the code). The cores stay in mode order. Putting it on the smallest mode
+        minimises the parameters (the full core stores ``t²`` times more than the
+        others, see Notes).
 
     Attributes
     ----------
     cores : tuple of arrays
     shape : tuple of int
     ranks : tuple of int
-        The bond sizes ``(R_0, R_1, …, R_{N−1})`` of the running product.
+        The bond sizes of the running product, in mode order: ``ranks[k]`` is the
+        bond entering ``cores[k]`` (so ``ranks[full_core]`` is ``R_0``, the full
+        core's first size). With ``full_core = 0``: ``(R_0, R_1, …, R_{N−1})``.
     t : tuple of int
-        One STP factor per core after the first (length ``N − 1``).
+        One STP factor per core other than the full one (length ``N − 1``).
+    full_core : int
     info : FitInfo or None
         What the fit did, for results of `~semitensor.decomposition.str.str_decompose`.
 
@@ -109,26 +126,53 @@ class STRTensor(_CoreChain):
     ((3, 5, 2), (4, 4, 6), 90)
     >>> bool(np.isclose(x[1, 2, 0], x.to_tensor()[1, 2, 0]))
     True
+
+    The same ring with its full core on the last (smallest) mode:
+
+    >>> y = STRTensor([rng.standard_normal(s) for s in [(2, 3, 2), (2, 5, 3), (6, 2, 4)]],
+    ...               t=2, full_core=2)
+    >>> y.ranks, y.n_params
+    ((4, 4, 6), 72)
     """
 
     format_name = "str"
     title = "STR"
     twin = "tr"
 
-    def __init__(self, cores, t, side="left"):
+    def __init__(self, cores, t, side="left", full_core=0):
         xp, arrays = self._core_arrays(cores, "STR")
-        ts = check_t(t, len(arrays) - 1, what="core after the first")
-        shape, ranks = _check_cores(arrays, ts)
+        n = len(arrays)
+        for k, g in enumerate(arrays):
+            if g.ndim != 3:
+                raise ValueError(f"cores[{k}] must be 3-d; got shape {tuple(g.shape)}")
+        self._full = check_mode(full_core, n, "full_core")
+        ts = check_t(t, n - 1, what="core other than the full one")
+        order = ring_order(self._full, n)
+        t_of = dict(zip([k for k in range(n) if k != self._full], ts))
+        chain_t = tuple(t_of[k] for k in order[1:])
+        chain_shape, chain_ranks = _check_cores([arrays[k] for k in order], chain_t, order)
+        ranks = [0] * n
+        for j, k in enumerate(order):
+            ranks[k] = chain_ranks[j]
         self._xp = xp
         self._cores = tuple(arrays)
-        super().__init__(shape, ranks, ts, side)
+        self._chain = (order, chain_t, chain_shape, chain_ranks)
+        super().__init__(tuple(int(g.shape[1]) for g in arrays), ranks, ts, side)
 
-    def _split(self):
-        """Bond ``m`` (1 <= m < N) at which the two partial products are smallest."""
-        n, r0 = len(self.cores), self._ranks[0]
+    @property
+    def full_core(self):
+        """The mode whose core is the full one (heads the STP chain)."""
+        return self._full
+
+    def options(self):
+        """``{"full_core": m}`` when ``m != 0`` (recorded by `~semitensor.save`)."""
+        return {"full_core": self._full} if self._full else {}
+
+    def _split(self, shape, ranks):
+        """Bond ``m`` (1 <= m < N) of the chain where the partial products are smallest."""
+        n, r0 = len(shape), ranks[0]
         costs = [
-            max(math.prod(self._shape[:m]), math.prod(self._shape[m:])) * self._ranks[m] * r0
-            for m in range(1, n)
+            max(math.prod(shape[:m]), math.prod(shape[m:])) * ranks[m] * r0 for m in range(1, n)
         ]
         return 1 + int(np.argmin(costs))
 
@@ -151,41 +195,48 @@ class STRTensor(_CoreChain):
         trace. ``G ⊗ I_t`` is never formed.
         """
         if chunks is not None:
-            from ._lazy import lazy_ring, ring_of_str
+            from ._lazy import lazy_ring
 
-            return lazy_ring(ring_of_str(self.cores, self._t, self._side), self.shape, chunks)
+            return lazy_ring(self._ring_cores("to_tensor(chunks=...)"), self.shape, chunks)
         self._check_full_size(self.cores[0])
         xp = self._xp
-        n, r0 = len(self.cores), self._ranks[0]
-        m = self._split()
-        g1 = self.cores[0]
+        order, ts, shape, ranks = self._chain
+        cores = [self.cores[k] for k in order]
+        n, r0 = len(cores), ranks[0]
+        m = self._split(shape, ranks)
+        g1 = cores[0]
         p = xp.reshape(g1, (r0 * g1.shape[1], g1.shape[2]))  # rows (r0, i_1)
         for k in range(1, m):
-            p = step_left(xp, p, self.cores[k], self._t[k - 1], self._side)
+            p = step_left(xp, p, cores[k], ts[k - 1], self._side)
         # Q_N = G_N ⋉ I_{R_0} = G_N ⊗ I_t, built by the same step from an identity.
         q = xp.eye(r0, dtype=g1.dtype, device=device_of(g1))
         for k in range(n - 1, m - 1, -1):
-            q = step_right(xp, self.cores[k], q, self._t[k - 1], self._side)
-        rm = self._ranks[m]
-        size_l, size_r = math.prod(self._shape[:m]), math.prod(self._shape[m:])
+            q = step_right(xp, cores[k], q, ts[k - 1], self._side)
+        rm = ranks[m]
+        size_l, size_r = math.prod(shape[:m]), math.prod(shape[m:])
         pl = xp.permute_dims(xp.reshape(p, (r0, size_l, rm)), (1, 2, 0))
         qr = xp.permute_dims(xp.reshape(q, (rm, size_r, r0)), (0, 2, 1))
         pl, qr = xp.reshape(pl, (size_l, rm * r0)), xp.reshape(qr, (rm * r0, size_r))
-        return xp.reshape(pl @ qr, self._shape)
+        out = xp.reshape(pl @ qr, shape)
+        if self._full == 0:
+            return out
+        return xp.permute_dims(out, tuple(int(a) for a in np.argsort(order)))
 
-    def _uniform_t(self, what):
+    def _ring_cores(self, what):
+        """The equivalent tensor ring, in mode order (SPEC §4).
+
+        The full core is replaced by its partial trace ``H``, ``(R_0/t, I, R_1/t)``.
+        """
         if len(set(self._t)) > 1:
             raise ValueError(f"{what} needs the same t for every core; got t={self._t}")
-        return self._t[0]
-
-    def _first_core_trace(self):
-        """Partial trace ``H_1`` of the first core (SPEC §4), shape ``(R_0/t, I_1, R_1/t)``."""
-        return partial_trace(self.cores[0], self._uniform_t("the partial trace"), self._side)
+        ring = list(self.cores)
+        ring[self._full] = partial_trace(ring[self._full], self._t[0], self._side)
+        return ring
 
     def compact(self):
         """The equivalent tensor ring of ranks ``R/t``, as an `STRTensor` with ``t = 1``.
 
-        SPEC §4: ``H_1`` is the partial trace of the first core, the other cores are
+        SPEC §4: ``H_1`` is the partial trace of the full core, the other cores are
         unchanged. The result represents the same tensor with
         ``R_0I_1R_1(1 − 1/t²)`` fewer parameters.
 
@@ -205,7 +256,7 @@ class STRTensor(_CoreChain):
         >>> bool(np.allclose(c.to_tensor(), x.to_tensor()))
         True
         """
-        return STRTensor([self._first_core_trace(), *self.cores[1:]], 1, self._side)
+        return STRTensor(self._ring_cores("compact"), 1, self._side, self._full)
 
     def to_tr(self):
         """Return the exact tensor-ring equivalent (ranks ``R/t``) as a TensorLy ``TRTensor``.
@@ -228,7 +279,7 @@ class STRTensor(_CoreChain):
         """
         from tensorly.tr_tensor import TRTensor
 
-        return TRTensor([self._first_core_trace(), *self.cores[1:]])
+        return TRTensor(self._ring_cores("to_tr"))
 
     def norm(self):
         """Frobenius norm, from the cores only (the full tensor is never formed).
@@ -301,22 +352,10 @@ class STRTensor(_CoreChain):
         xp = self._xp
         idx = self._checked_indices(indices)
         dev = device_of(self.cores[0])
-        cols = [xp.asarray(idx[:, k], device=dev) for k in range(idx.shape[1])]
-        m, r0 = idx.shape[0], self._ranks[0]
-        p = xp.permute_dims(xp.take(self.cores[0], cols[0], axis=1), (1, 0, 2))  # (M, R0, R1)
-        for k in range(1, len(self.cores)):
-            g = self.cores[k]
-            r, _, q = g.shape
-            t = self._t[k - 1]
-            gs = xp.permute_dims(xp.take(g, cols[k], axis=1), (1, 0, 2))  # (M, r, q)
-            if self._side == "left":  # new[., s·t + a] = Σ_r P[., r·t + a] G[r, s]
-                pv = xp.permute_dims(xp.reshape(p, (m, r0, r, t)), (0, 1, 3, 2))
-                new = pv @ gs[:, None, :, :]  # (M, R0, t, q)
-                p = xp.reshape(xp.permute_dims(new, (0, 1, 3, 2)), (m, r0, q * t))
-            else:  # new[., a·q + s] = Σ_r P[., a·r + r'] G[r', s]
-                pv = xp.reshape(p, (m, r0, t, r))
-                p = xp.reshape(pv @ gs[:, None, :, :], (m, r0, t * q))
-        return xp.sum(xp.linalg.diagonal(p), axis=-1)
+        order, ts, _, ranks = self._chain
+        cores = [self.cores[k] for k in order]
+        cols = [xp.asarray(idx[:, k], device=dev) for k in order]
+        return ring_entries(xp, cores, cols, ts, self._side)
 
 
 def _transfer(xp, g):
@@ -326,7 +365,7 @@ def _transfer(xp, g):
     return xp.reshape(e, (r * r, q * q))
 
 
-def str_to_tensor(cores, t, side="left"):
+def str_to_tensor(cores, t, side="left", full_core=0):
     """Full tensor of the semi-tensor ring ``cores`` (see `STRTensor`).
 
     Parameters
@@ -334,8 +373,10 @@ def str_to_tensor(cores, t, side="left"):
     cores : list or tuple of arrays
         SPEC §4 shapes (see `STRTensor`).
     t : int or sequence of int
-        One STP factor per core after the first.
+        One STP factor per core other than the full one.
     side : {"left", "right"}, default "left"
+    full_core : int, default 0
+        The mode whose core is the full one.
 
     Returns
     -------
@@ -354,4 +395,4 @@ def str_to_tensor(cores, t, side="left"):
     >>> str_to_tensor(cores, 2).shape
     (3, 2, 3)
     """
-    return STRTensor(cores, t, side).to_tensor()
+    return STRTensor(cores, t, side, full_core).to_tensor()

@@ -155,10 +155,11 @@ class STTuTensor(STPFormat):
         return {"core": self.core, **{f"factor_{n}": u for n, u in enumerate(self.factors)}}
 
     @classmethod
-    def from_named_arrays(cls, arrays, t, side):
-        """Rebuild from `named_arrays` (validated as ``__init__``)."""
+    def from_named_arrays(cls, arrays, t, side, **options):
+        """Rebuild from `named_arrays` and `options` (validated as ``__init__``)."""
         n = sum(1 for k in arrays if k.startswith("factor_"))
-        return cls(arrays["core"], [arrays[f"factor_{k}"] for k in range(n)], list(t), side)
+        factors = [arrays[f"factor_{k}"] for k in range(n)]
+        return cls(arrays["core"], factors, list(t), side, **options)
 
     @property
     def n_params(self):

@@ -276,7 +276,13 @@ class STRLinear(STPLinearBase):
     def _fit(self, wt, **fit_kwargs):
         from ..decomposition.str import str_decompose
 
-        return str_decompose(wt, list(self.ranks), self.t, side=self.side, **fit_kwargs)
+        if "full_core" in fit_kwargs:
+            raise TypeError(
+                "STR layers keep their full core on the first mode; full_core cannot be passed"
+            )
+        return str_decompose(
+            wt, list(self.ranks), self.t, side=self.side, full_core=0, **fit_kwargs
+        )
 
     @classmethod
     def from_linear(cls, linear, in_shape, out_shape, ranks, t=2, *, side="left", **fit_kwargs):

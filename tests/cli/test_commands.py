@@ -207,3 +207,27 @@ def test_info_on_a_torch_decomposition(capsys, tmp_path):
     st.save(dec, tmp_path / "t.npz")
     code, out, _ = run(capsys, "info", tmp_path / "t.npz")
     assert code == 0 and "dtype              float32" in out
+
+
+def test_full_core_option_of_str(capsys, tensor_file, tmp_path):
+    out = tmp_path / "f.npz"
+    base = ["decompose", tensor_file, "--ranks", "4", "--n-iter-max", "3", "-q"]
+    code, _, err = run(capsys, *base, "--format", "str", "--full-core", "1", "-o", out)
+    assert code == 0 and err == ""
+    assert st.load(out).full_core == 1
+    code, stdout, _ = run(capsys, "info", out)
+    assert code == 0 and "full core" in stdout and stdout.split("full core")[1].split()[0] == "1"
+    code, _, _ = run(capsys, *base, "--format", "str", "--full-core", "auto", "-o", out, "--force")
+    assert code == 0 and st.load(out).full_core == 2  # 8x6x4: the last mode is the smallest
+    assert_input_error(
+        run(capsys, *base, "--format", "stt", "--full-core", "1", "-o", tmp_path / "g.npz"),
+        "--full-core applies to --format str only",
+    )
+    assert_input_error(
+        run(capsys, *base, "--format", "str", "--full-core", "last", "-o", tmp_path / "g.npz"),
+        "--full-core must be 'auto' or a mode",
+    )
+    assert_input_error(
+        run(capsys, *base, "--format", "str", "--full-core", "3", "-o", tmp_path / "g.npz"),
+        "full_core must be in [-3, 2]",
+    )

@@ -50,7 +50,7 @@ def _scaled_start(fit, x, scales, poison=None):
         arrays[key] = arrays[key] * scale
         if poison is not None and k == 1:
             arrays[key] = arrays[key] + poison  # NaN or Inf spreads to the whole core
-    return type(start).from_named_arrays(arrays, start.t, start.side)
+    return type(start).from_named_arrays(arrays, start.t, start.side, **start.options())
 
 
 @pytest.mark.filterwarnings("ignore::semitensor.ConvergenceWarning")
