@@ -83,14 +83,14 @@ class _DaskProblem(_Problem):
             )
         return np.flip(vecs, axis=1)[:, :k]
 
-    def eps_subspace(self, n, eps):
+    def eps_subspace(self, n, budget):
         """As `sttu._Problem.eps_subspace`, from the chunk-wise Gram of mode ``n``."""
         if not self.grams:
             self.grams.update(enumerate(_all_grams(self.x, self.t, self.side)))
         lam, vecs = np.linalg.eigh(self.grams[n])
         sq = lam[::-1].clip(min=0.0)
-        k = rank_for_eps(sq, eps**2 * self.norm_x**2 / self.x.ndim)
-        return np.flip(vecs, axis=1)[:, :k]
+        k = rank_for_eps(sq, budget)
+        return np.flip(vecs, axis=1)[:, :k], float(sq[k:].sum())
 
     def rel_error(self, core, factors):
         """As `sttu._Problem.rel_error`; below ``sqrt(u)`` the difference is chunk-wise."""

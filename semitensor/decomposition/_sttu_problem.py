@@ -49,21 +49,22 @@ class _Problem:
             vecs, _, _ = spectrum(self.xp, x3, use_svd=True)
         return vecs[:, :k]
 
-    def eps_subspace(self, n, eps):
-        """The subspace of ``Z_n`` whose discarded energy is at most ``eps²‖X‖²/N``.
+    def eps_subspace(self, n, budget):
+        """``(U, dropped)``: the least subspace of ``Z_n`` dropping at most ``budget``.
+
+        ``budget`` and ``dropped`` are discarded energies (squared norms).
 
         The Gram's eigenvalues resolve that budget unless it is near rounding level;
         there the SVD of ``Z_n`` is taken instead (see `gram_resolves`).
         """
-        n_modes = self.x.ndim
         x3 = mode_blocks(self.xp, self.x, n, self.t[n], self.side)
         j = x3.shape[1]
-        use_svd = eps**2 / n_modes < 100 * j * j * self.dtype_eps
+        use_svd = budget < 100 * j * j * self.dtype_eps * self.norm_x**2
         vecs, sq, _ = spectrum(self.xp, x3, use_svd=use_svd)
-        k = rank_for_eps(sq, eps**2 * self.norm_x**2 / n_modes)
+        k = rank_for_eps(sq, budget)
         if not use_svd and not gram_resolves(sq, k, j, self.dtype_eps):
-            vecs, _, _ = spectrum(self.xp, x3, use_svd=True)
-        return vecs[:, :k]
+            vecs, sq, _ = spectrum(self.xp, x3, use_svd=True)
+        return vecs[:, :k], float(sq[k:].sum())
 
     def rel_error(self, core, factors):
         """``‖X − X̂‖/‖X‖`` for orthonormal factors.

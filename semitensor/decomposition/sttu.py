@@ -135,8 +135,10 @@ def sttu_decompose(
 
     *Error bound (eps).* The structured projections commute and are orthogonal, so
     the HOSVD error satisfies
-    ``‖X − X̂‖² ≤ Σ_n Σ_{i > R_n/t_n} σ_i(Z_n)²``. With ``eps`` each mode keeps the
-    fewest singular vectors whose discarded energy is at most ``eps²‖X‖²/N``, hence
+    ``‖X − X̂‖² ≤ Σ_n Σ_{i > R_n/t_n} σ_i(Z_n)²``. With ``eps`` the modes are taken in
+    order, each keeping the fewest singular vectors whose discarded energy is at most
+    its share of what is left of the budget ``eps²‖X‖²`` (``1/N`` of it for the first
+    mode, and whatever a mode leaves unused goes on to the next), hence
     ``‖X − X̂‖ ≤ eps·‖X‖``. HOOI never increases the error, so the bound holds for
     both methods.
 
@@ -253,7 +255,14 @@ def _hosvd(prob, ranks, eps):
     n_modes = prob.x.ndim
     if ranks is not None:
         return [prob.subspace(prob.x, n, ranks[n] // prob.t[n]) for n in range(n_modes)]
-    return [prob.eps_subspace(n, eps) for n in range(n_modes)]
+    # The bound is on the sum of the discarded energies: a mode that discards less
+    # than its share passes the rest on to the modes after it.
+    left, factors = (eps * prob.norm_x) ** 2, []
+    for n in range(n_modes):
+        u, dropped = prob.eps_subspace(n, left / (n_modes - n))
+        left -= dropped
+        factors.append(u)
+    return factors
 
 
 def _hooi(prob, factors, info, n_iter_max, tol, callback, level, t0, bar):
