@@ -18,6 +18,7 @@ import numpy as np
 from .._namespace import as_arrays, device_of, is_torch, to_numpy
 from .._random import check_random_state
 from .._validation import (
+    check_bool,
     check_callback,
     check_choice,
     check_eps,
@@ -62,6 +63,8 @@ class FitSettings:
     warmup: Any = "auto"
     #: Stop as soon as the error is at most this (the eps rank search); None: never.
     stop_at: float | None = None
+    #: Line search along each one-core sweep's step (`_ring_fit._extrapolate`).
+    extrapolate: bool = False
 
 
 def check_settings(
@@ -78,6 +81,7 @@ def check_settings(
     n_restarts=1,
     init="svd",
     warmup="auto",
+    linesearch=False,
 ):
     """Validate the keywords shared by the fits; return a `FitSettings`."""
     return FitSettings(
@@ -92,6 +96,7 @@ def check_settings(
         callback=check_callback(callback),
         init=init,
         warmup=check_warmup(warmup),
+        extrapolate=check_bool(linesearch, "linesearch"),
     )
 
 

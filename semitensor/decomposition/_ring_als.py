@@ -187,16 +187,20 @@ class Sweeper:
         sq = ring.norm_sq - 2.0 * inner + fit_sq
         return math.sqrt(max(sq, 0.0) / ring.norm_sq)
 
-    def one_core_sweep(self):
-        """One ALS sweep over all cores; returns the error estimate after it."""
+    def one_core_sweep(self, known=None):
+        """One ALS sweep over all cores; returns the error estimate after it.
+
+        ``known``: the current cores' right chains and core-0 right-hand side, when at
+        hand (from `error_of`).
+        """
         xp = self.xp
         ring = self.ring
         n = ring.n
-        chains = ring.right_chains()
+        chains, b0 = (ring.right_chains(), None) if known is None else known
         grams = ring.right_grams()
         left, gl = None, None
         for k in range(n):
-            b = self._rhs(k, 1, left, chains)
+            b = b0 if k == 0 and b0 is not None else self._rhs(k, 1, left, chains)
             gram = _block_gram(xp, gl, grams[k + 1])
             h, scalars = self._solve(b, gram, error=k == n - 1)
             ring.cores[k] = h
@@ -205,6 +209,20 @@ class Sweeper:
             left = self._advance(k, left, h)
             gl = _gram_step_left(xp, _eye_gram(xp, h) if gl is None else gl, h)
         raise AssertionError("unreachable: the loop returns at its last core")
+
+    def error_of(self, cores):
+        """``(error, known)`` of other ``cores``: one right chain, one contraction with X.
+
+        ``‖X − X̂‖² = ‖X‖² − 2<X, X̂> + ‖X̂‖²`` with ``<X, X̂>`` from the right-hand side
+        of core 0 and ``‖X̂‖²`` from the transfer matrices; ``known`` (the chains and
+        that right-hand side) starts the next sweep if these cores are kept.
+        """
+        xp = self.xp
+        chains = self.ring.right_chains(cores)
+        b0 = self._rhs(0, 1, None, chains)
+        whole = self.ring.right_grams(cores, lowest=0)[0]
+        fit_sq = vdot(xp, whole, _eye_gram(xp, cores[0]))
+        return self._rel(vdot(xp, b0, cores[0]), fit_sq), (chains, b0)
 
     def two_core_sweep(self, rng, abort_above=None):
         """One DMRG-style sweep over all bonds, the ring bond included.

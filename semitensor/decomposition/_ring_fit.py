@@ -162,9 +162,11 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
     ranks = [c.shape[0] for c in ring.cores] + [ring.cores[0].shape[0]]
     policy = _Warmup(s.warmup if ring.n > 2 else 0, ring.shape, ranks)
     info.stop_reason = "n_iter_max"
+    one_core, chains = 0, None
     for it in range(1, s.n_iter_max + 1):
         two = policy.left > 0
         if two:
+            chains = None
             policy.remember(errors[-1], ring.cores)
             policy.left -= 1
             info.two_core_sweeps += 1
@@ -182,10 +184,15 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
                 err, ring.cores = policy.best[0], list(policy.best[1])
                 kind = "two-core, worse than before: reverted"
         else:
-            err = sweeper.one_core_sweep()
+            before = list(ring.cores)
+            err = sweeper.one_core_sweep(chains)
+            chains = None
+            one_core += 1
+            kind = "one-core"
+            if s.extrapolate and one_core > 1 and err >= _EXACT_CHECK:
+                err, chains, kind = _extrapolate(sweeper, before, err, one_core ** (1 / 3))
             if err < _EXACT_CHECK:
                 err = exact_error(ring)
-            kind = "one-core"
         errors.append(err)
         info.times.append(clock() - t0)
         info.n_iter = it
@@ -202,11 +209,40 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
         if stopped_early(info, it, err, stop_by_callback, _EXACT, s.stop_at):
             break
         if not two and (
-            settled(errors, s.tol) or (s.stop_at is not None and out_of_reach(errors, s.stop_at))
+            settled(_settle_view(errors, s.extrapolate), s.tol)
+            or (s.stop_at is not None and out_of_reach(errors, s.stop_at))
         ):
             info.converged, info.stop_reason = True, "tol"
             break
     return ring.cores, info
+
+
+def _settle_view(errors, extrapolate):
+    """The errors the stopping rule reads: every other one when sweeps extrapolate.
+
+    An extrapolated sweep's decrease alternates with plain ones, so the rate of two
+    successive decreases is noise (read as settled, fits stopped 0.3-0.9% above
+    their error at 100 sweeps); over two sweeps it is smooth again.
+    """
+    if not extrapolate or len(errors) < 5:
+        return errors
+    return errors[::-2][::-1]
+
+
+def _extrapolate(sweeper, before, err, step):
+    """Bro's line search: try ``H + step·(H' − H)`` after a sweep from ``H`` to ``H'``.
+
+    Kept when its error is lower (so no sweep raises the error); returns ``(error,
+    chains, kind)`` with the trial's right chains when it is kept (the next sweep
+    starts from them) and None otherwise.
+    """
+    ring = sweeper.ring
+    trial = [h + step * (new - h) for h, new in zip(before, ring.cores)]
+    trial_err, chains = sweeper.error_of(trial)
+    if trial_err < err:
+        ring.cores = trial
+        return trial_err, chains, "one-core, extrapolated"
+    return err, None, "one-core"
 
 
 def fit_tensor_ring(tensor, ranks, settings, *, wrap=None):

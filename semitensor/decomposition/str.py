@@ -54,6 +54,7 @@ def str_decompose(
     eps=None,
     n_restarts=1,
     warmup="auto",
+    linesearch=False,
     random_state=None,
     verbose=False,
     callback=None,
@@ -82,7 +83,7 @@ def str_decompose(
     init : {"svd", "random"} or STRTensor, default "svd"
         Start of the ALS. An STRTensor must have the shape, ranks, ``t`` and side of
         the fit (only its partial-trace ring matters, see Notes).
-    n_iter_max, tol, eps, n_restarts, warmup, random_state, verbose, callback
+    n_iter_max, tol, eps, n_restarts, warmup, linesearch, random_state, verbose, callback
         As in `~semitensor.decomposition.stt.stt_decompose` (the same engine, the
         same stopping rule and warm-up); ``callback(iteration, str_tensor,
         rel_error)``.
@@ -158,6 +159,10 @@ def str_decompose(
     if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
         from ._dask_chains import str_decompose_dask
 
+        if linesearch is not False:
+            raise TypeError(
+                "str_decompose: linesearch is not supported for dask arrays yet; leave it False"
+            )
         if mask is not None or validation_mask is not None:
             raise TypeError(
                 "str_decompose: mask= and validation_mask= are not supported for dask "
@@ -187,6 +192,7 @@ def str_decompose(
         verbose=verbose,
         callback=callback,
         warmup=warmup,
+        linesearch=linesearch,
     )
     bonds = check_bond_list(ranks, n, t, settings.eps, f"bond sizes R_0..R_{n - 1}")
     check_bonds_useful(bonds, tuple(x.shape), t, ring=True)
