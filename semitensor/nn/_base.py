@@ -151,6 +151,9 @@ class STPLinearBase(nn.Module):
 
         Differentiable; costs one reconstruction (``to_format().to_tensor()``) per access.
         """
+        return self._weight_matrix()
+
+    def _weight_matrix(self):
         return tensor_to_matrix(self._weight_tensor(), self.in_shape, self.out_shape)
 
     def _weight_tensor(self):
