@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .._validation import check_bool, check_choice, check_side
-from ._contract import GEMM_SPEEDUP, WRITE_COST
+from ._contract import dense_cost
 from ._layout import check_layout, matrix_to_tensor, tensor_to_matrix
 
 PATHS = ("auto", "cores", "dense")
@@ -191,8 +191,8 @@ class STPLinearBase(nn.Module):
             dense product's ``2·batch·in·out`` flops count ``1/16`` each. The bias
             is the same for both and not counted.
         """
-        gemm = 2 * batch * self.in_features * self.out_features / GEMM_SPEEDUP
-        dense = self._rebuild_flops() + gemm + WRITE_COST * batch * self.out_features
+        rebuild = self._rebuild_flops()
+        dense = dense_cost(batch, self.in_features, self.out_features, rebuild)
         return {"cores": self._cores_flops(batch), "dense": dense}
 
     def path_for(self, batch):

@@ -17,6 +17,9 @@ __all__ = [
     "WRITE_COST",
     "GEMM_SPEEDUP",
     "ring_forward",
+    "gemm_cost",
+    "copy_cost",
+    "dense_cost",
     "ring_forward_cost",
     "ring_forward_costs",
     "chain_rebuild_cost",
@@ -117,9 +120,19 @@ def ring_forward(x2, ring, modes, order=None):
     return _left_to_right(x2, ring, modes)
 
 
-def _gemm(rows, inner, cols):
-    """Model cost of a ``(rows × inner)·(inner × cols)`` GEMM that writes its result."""
+def gemm_cost(rows, inner, cols):
+    """Model cost of a thin ``(rows × inner)·(inner × cols)`` GEMM that writes its result."""
     return 2 * rows * inner * cols + WRITE_COST * rows * cols
+
+
+def copy_cost(entries):
+    """Model cost of a permutation copy (or any pass that writes ``entries``)."""
+    return WRITE_COST * entries
+
+
+def dense_cost(batch, n_in, n_out, rebuild):
+    """Model cost of the dense path: ``rebuild``, then one large GEMM at GEMM speed."""
+    return rebuild + 2 * batch * n_in * n_out / GEMM_SPEEDUP + WRITE_COST * batch * n_out
 
 
 def ring_forward_costs(batch, ranks, modes):
@@ -134,34 +147,34 @@ def ring_forward_costs(batch, ranks, modes):
     rho0, rho1 = ranks[0], ranks[1 % n]
     rest = n_in // modes[0]
     copy = WRITE_COST * batch * n_in if len(ins) > 1 else 0.0
-    total = copy + _gemm(batch * rest, modes[0], rho0 * rho1)
+    total = copy + gemm_cost(batch * rest, modes[0], rho0 * rho1)
     if rho0 > 1 and rest > 1:
         total += WRITE_COST * batch * rest * rho0 * rho1
     od, irem = 1, rest
     for k in range(1, n - 1):
         r, q, size = ranks[k], ranks[k + 1], modes[k]
         if k % 2:
-            total += _gemm(batch * od * rho0 * irem, r, size * q)
+            total += gemm_cost(batch * od * rho0 * irem, r, size * q)
             if rho0 * irem > 1:  # the copy that moves o in front of ρ0
                 total += WRITE_COST * batch * od * rho0 * irem * size * q
             od *= size
         else:
             irem //= size
-            total += _gemm(batch * od * rho0 * irem, size * r, q)
-    total += _gemm(batch * od, rho0 * ranks[n - 1], modes[n - 1])
+            total += gemm_cost(batch * od * rho0 * irem, size * r, q)
+    total += gemm_cost(batch * od, rho0 * ranks[n - 1], modes[n - 1])
     out = {"ring": total}
     if n == 4:
         i1, o1, i2, o2 = modes
         r0, r1, r2, r3 = ranks
         out["inputs"] = (
             copy
-            + _gemm(batch * i2, i1, r0 * r1)
+            + gemm_cost(batch * i2, i1, r0 * r1)
             + WRITE_COST * batch * r0 * r1 * i2
-            + _gemm(batch * r0 * r1, i2, r2 * r3)
+            + gemm_cost(batch * r0 * r1, i2, r2 * r3)
             + WRITE_COST * batch * r0 * r1 * r2 * r3
-            + _gemm(batch * r0 * r3, r1 * r2, o1)
+            + gemm_cost(batch * r0 * r3, r1 * r2, o1)
             + WRITE_COST * batch * o1 * r0 * r3
-            + _gemm(batch * o1, r0 * r3, o2)
+            + gemm_cost(batch * o1, r0 * r3, o2)
         )
     return out
 
@@ -270,7 +283,8 @@ def ring_to_matrix(ring, modes):
 
 
 def ring_rebuild_cost(ranks, modes):
-    """Model cost of `ring_to_tensor`: the two halves, then one GEMM (at GEMM speed)."""
+    """Model cost of `ring_to_matrix`: the two halves (built, then permuted), one GEMM
+    at GEMM speed, and the swap of the middle blocks."""
     n, cut = len(modes), _split(modes)
     total = 0.0
     for lo, hi in ((0, cut), (cut, n)):
@@ -279,6 +293,7 @@ def ring_rebuild_cost(ranks, modes):
             written = rows * modes[k] * ranks[(k + 1) % n]
             total += 2 * written * ranks[k] + WRITE_COST * written
             rows *= modes[k]
+        total += WRITE_COST * rows * ranks[hi % n]  # the half's permutation copy
     size = math.prod(modes)
     return total + 2 * size * ranks[0] * ranks[cut] / GEMM_SPEEDUP + WRITE_COST * size
 
