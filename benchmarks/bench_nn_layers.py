@@ -14,7 +14,7 @@ dense) run interleaved, round-robin, ``--repeats`` times, and each keeps its fas
 call: the ratios of a row are measured under the same load. Torch threads are set to
 ``--threads`` (default 1). ``--calibrate 16,64,256,1024`` times both paths of every
 layer at those batch sizes and searches the two constants of the cost model
-(`semitensor.nn._contract.WRITE_COST`, ``GEMM_SPEEDUP``) for the pair whose choice
+(`semitensor.nn._contract.WRITE_COST`, ``GEMM_KNEE``) for the pair whose choice
 loses least against the faster path (worst case, then mean). Results go to
 ``benchmarks/results/nn_layers.md`` (``--out``). Run
 ``python benchmarks/bench_nn_layers.py [--size 1024] [--batch 256] [--quick]``.
@@ -44,7 +44,7 @@ FORMATS = [
 # cost model rates MODEL_SKIP times dearer is not run in the calibration (a TR of rank
 # 32 at batch 1024 would hold 268 M entries).
 HOPELESS = 20.0
-MODEL_SKIP = 100.0
+MODEL_SKIP = 20.0
 
 
 def rank_for(make, t, target):
@@ -203,26 +203,26 @@ def calibrate(args, ratios, batches):
                   f"dense {1e3 * best['dense']:.2f} ms, model picks {layer.path_for(b)}",
                   flush=True)  # fmt: skip
 
-    def losses(write, speedup):
-        _contract.WRITE_COST, _contract.GEMM_SPEEDUP = write, speedup
+    def losses(write, knee):
+        _contract.WRITE_COST, _contract.GEMM_KNEE = write, knee
         out = []
         for _, layer, b, best in cases:
             pick = layer.path_for(b)
             out.append(best[pick] / min(best.values()))
         return out
 
-    current = (_contract.WRITE_COST, _contract.GEMM_SPEEDUP)
-    grid = [(w, s) for w in (0.5, 1, 2, 4, 8, 16) for s in (1, 2, 4, 8, 16, 32, 64)]
+    current = (_contract.WRITE_COST, _contract.GEMM_KNEE)
+    grid = [(w, k) for w in (0.5, 1, 2, 4, 8, 16, 32) for k in (0, 4, 8, 16, 32, 64, 128, 256)]
     scored = sorted(grid, key=lambda ws: (max(losses(*ws)), sum(losses(*ws))))
     best_ws = scored[0]
     now, new = losses(*current), losses(*best_ws)
-    _contract.WRITE_COST, _contract.GEMM_SPEEDUP = current
+    _contract.WRITE_COST, _contract.GEMM_KNEE = current
     lines = [
         f"\n## Calibration of the path choice ({args.size}x{args.size}, batches "
         f"{', '.join(map(str, batches))}, ratios {', '.join(map(str, ratios))})\n",
-        f"Model constants now WRITE_COST={current[0]}, GEMM_SPEEDUP={current[1]}: worst "
+        f"Model constants now WRITE_COST={current[0]}, GEMM_KNEE={current[1]}: worst "
         f"loss {max(now):.2f}x, mean {sum(now) / len(now):.3f}x against the faster path. "
-        f"Best on the grid: WRITE_COST={best_ws[0]}, GEMM_SPEEDUP={best_ws[1]}: worst "
+        f"Best on the grid: WRITE_COST={best_ws[0]}, GEMM_KNEE={best_ws[1]}: worst "
         f"{max(new):.2f}x, mean {sum(new) / len(new):.3f}x.\n",
         "| case | cores ms | dense ms | picks now | loss now |",
         "|---|---|---|---|---|",

@@ -184,12 +184,13 @@ class STPLinearBase(nn.Module):
         -------
         dict
             ``{"cores": …, "dense": …}``: the contraction through the cores, and the
-            weight rebuild plus the dense product, in flops plus ``4`` per entry
-            written. The contraction steps are thin GEMMs and permutation copies,
-            bound by memory traffic; one large GEMM runs about 16 times more flops
-            per second (measured with torch on CPU, 1024×1024 layers), so the
-            dense product's ``2·batch·in·out`` flops count ``1/16`` each. The bias
-            is the same for both and not counted.
+            weight rebuild plus the dense product, in the units of the cost model of
+            `semitensor.nn._contract`: every GEMM's flops, slowed by a factor
+            ``1 + GEMM_KNEE/m`` for its smallest size ``m`` (thin contraction steps
+            run far below a 1024-wide product), plus ``WRITE_COST`` per entry
+            written; both constants calibrated on torch on CPU by
+            ``benchmarks/bench_nn_layers.py --calibrate``. The bias is the same for
+            both and not counted.
         """
         rebuild = self._rebuild_flops()
         dense = dense_cost(batch, self.in_features, self.out_features, rebuild)

@@ -3,8 +3,9 @@
 `ring_forward` applies a tensor ring over the interleaved modes ``(I_1, O_1, …)`` to a
 batch of rows without forming the weight: STT and STR layers map their cores to that
 ring (`semitensor.formats.chain`) and call it. The ``*_cost`` functions are the model
-behind ``forward_path="auto"``: flops plus `WRITE_COST` per entry written, with the
-dense GEMM's flops discounted by `GEMM_SPEEDUP`.
+behind ``forward_path="auto"``: every GEMM at a rate that falls with its smallest size
+(`GEMM_KNEE`), plus `WRITE_COST` per entry written. Both constants are calibrated by
+``benchmarks/bench_nn_layers.py --calibrate``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ import torch
 
 __all__ = [
     "WRITE_COST",
-    "GEMM_SPEEDUP",
+    "GEMM_KNEE",
     "ring_forward",
     "gemm_cost",
     "copy_cost",
     "dense_cost",
     "ring_forward_cost",
     "ring_forward_costs",
-    "chain_rebuild_cost",
     "mode_sequence_cost",
     "ring_to_tensor",
     "ring_to_matrix",
@@ -30,13 +30,15 @@ __all__ = [
     "ring_moments",
 ]
 
-# Cost of writing one entry, in flops, in the path model: the chain steps are thin
-# GEMMs plus a permutation copy, bound by memory rather than arithmetic (the same
-# weight as the chain model of semitensor.product).
-WRITE_COST = 4.0
-# Flops per second of one large dense GEMM relative to the thin contraction steps
-# (median over STT/STR/STTu 1024x1024 layers, batch 32 to 4096, torch on CPU).
-GEMM_SPEEDUP = 16.0
+# Cost of writing one entry, in flops at the peak GEMM rate: the contraction steps are
+# thin GEMMs and permutation copies, bound by memory rather than arithmetic. This pair
+# lost least against the faster path in `bench_nn_layers.py --calibrate` (1024x1024,
+# the six formats at compression 8 and 64, batches 16 to 1024, one CPU thread): at
+# worst 1.23x, 1.007x on average (benchmarks/results/nn_layers.md).
+WRITE_COST = 16.0
+# A GEMM whose smallest size is m runs at m / (m + GEMM_KNEE) of the peak rate: a
+# 1024-wide dense product near it, a step with an inner size of 16 far below.
+GEMM_KNEE = 64.0
 
 
 def _reversed_inputs(x2, ins):
@@ -121,8 +123,9 @@ def ring_forward(x2, ring, modes, order=None):
 
 
 def gemm_cost(rows, inner, cols):
-    """Model cost of a thin ``(rows × inner)·(inner × cols)`` GEMM that writes its result."""
-    return 2 * rows * inner * cols + WRITE_COST * rows * cols
+    """Model cost of a ``(rows × inner)·(inner × cols)`` GEMM that writes its result."""
+    slow = 1 + GEMM_KNEE / max(min(rows, inner, cols), 1)
+    return 2 * rows * inner * cols * slow + WRITE_COST * rows * cols
 
 
 def copy_cost(entries):
@@ -131,8 +134,8 @@ def copy_cost(entries):
 
 
 def dense_cost(batch, n_in, n_out, rebuild):
-    """Model cost of the dense path: ``rebuild``, then one large GEMM at GEMM speed."""
-    return rebuild + 2 * batch * n_in * n_out / GEMM_SPEEDUP + WRITE_COST * batch * n_out
+    """Model cost of the dense path: ``rebuild``, then one ``batch × in × out`` GEMM."""
+    return rebuild + gemm_cost(batch, n_in, n_out)
 
 
 def ring_forward_costs(batch, ranks, modes):
@@ -184,17 +187,6 @@ def ring_forward_cost(batch, ranks, modes):
     return min(ring_forward_costs(batch, ranks, modes).values())
 
 
-def chain_rebuild_cost(ranks, modes):
-    """Model cost of contracting a ring/train left to right into the full tensor."""
-    n = len(modes)
-    total, rows = 0.0, ranks[0] * modes[0]
-    for k in range(1, n):
-        written = rows * modes[k] * ranks[(k + 1) % n]
-        total += 2 * written * ranks[k] + WRITE_COST * written
-        rows *= modes[k]
-    return total
-
-
 def mode_sequence_cost(size, sizes_in, sizes_out, rows, order):
     """Model cost of semi-tensor mode products applied in ``order`` to ``size`` entries.
 
@@ -203,9 +195,9 @@ def mode_sequence_cost(size, sizes_in, sizes_out, rows, order):
     """
     total = 0.0
     for j in order:
-        total += 2 * rows[j] * size
+        inner = max(sizes_in[j] * rows[j] // sizes_out[j], 1)  # the columns of U
+        total += gemm_cost(rows[j], inner, size // inner)
         size = size // sizes_in[j] * sizes_out[j]
-        total += WRITE_COST * size
     return total
 
 
@@ -283,19 +275,19 @@ def ring_to_matrix(ring, modes):
 
 
 def ring_rebuild_cost(ranks, modes):
-    """Model cost of `ring_to_matrix`: the two halves (built, then permuted), one GEMM
-    at GEMM speed, and the swap of the middle blocks."""
+    """Model cost of `ring_to_matrix`: the halves, their copies, one GEMM, the swap."""
     n, cut = len(modes), _split(modes)
     total = 0.0
     for lo, hi in ((0, cut), (cut, n)):
         rows = ranks[lo] * modes[lo]
         for k in range(lo + 1, hi):
-            written = rows * modes[k] * ranks[(k + 1) % n]
-            total += 2 * written * ranks[k] + WRITE_COST * written
+            total += gemm_cost(rows, ranks[k], modes[k] * ranks[(k + 1) % n])
             rows *= modes[k]
         total += WRITE_COST * rows * ranks[hi % n]  # the half's permutation copy
     size = math.prod(modes)
-    return total + 2 * size * ranks[0] * ranks[cut] / GEMM_SPEEDUP + WRITE_COST * size
+    m_left = math.prod(modes[:cut])
+    gemm = gemm_cost(m_left, ranks[0] * ranks[cut], size // m_left)
+    return total + gemm + WRITE_COST * size  # and the swap of the middle blocks
 
 
 def ring_moments(ring):
