@@ -290,17 +290,56 @@ def ring_rebuild_cost(ranks, modes):
     return total + gemm + WRITE_COST * size  # and the swap of the middle blocks
 
 
+# Pairs (a, a') of ring indices contracted together by ring_moments.
+_PAIR_CHUNK = 16
+
+
+def _square_sum(ring, pairs):
+    """``Σ_i H_1(i)[a,·] ⊗ …`` closed on each ``(a, a')`` of ``pairs``: their part of ``Σ W²``.
+
+    The state ``(P, ρ_k, ρ_k')`` is carried through the cores one GEMM at a time, never
+    forming the ``ρ² × ρ²`` transfer matrix of a core.
+    """
+    h = ring[0]
+    a, b = pairs
+    e = torch.bmm(h[a].transpose(1, 2), h[b])  # (P, ρ_1, ρ_1')
+    for h in ring[1:]:
+        p, r, _ = e.shape
+        m, q = h.shape[1], h.shape[2]
+        t = e.transpose(1, 2).reshape(p * r, r) @ h.reshape(r, m * q)  # (P, ρ', m, q)
+        t = t.reshape(p, r, m, q).permute(0, 3, 1, 2).reshape(p * q, r * m)
+        e = (t @ h.reshape(r * m, q)).reshape(p, q, q)  # (P, q, q')
+    return float(e[torch.arange(len(a)), a, b].sum())
+
+
 def ring_moments(ring):
     """``(Σ W, Σ W²)`` over the entries of a ring's tensor, in float64, without forming it.
 
-    Through transfer matrices: ``Σ W = tr(∏_k Σ_i H_k(i))`` and
-    ``Σ W² = tr(∏_k Σ_i H_k(i) ⊗ H_k(i))``, ``O(Σ_k m_k ρ⁴)`` work and ``ρ⁴`` memory.
+    ``Σ W = tr(∏_k Σ_i H_k(i))``; ``Σ W² = Σ_{a,a'} [∏_k Σ_i H_k(i) ⊗ H_k(i)]_{(a,a'),(a,a')}``
+    contracted core by core for a chunk of the ``ρ_0²`` pairs ``(a, a')`` at a time, so
+    that no intermediate holds more than `_PAIR_CHUNK` times the largest core's entries
+    (a train, ``ρ_0 = 1``, is one pair): memory of the order of the parameters. A ring
+    whose ``ρ² × ρ²`` transfer matrices hold at most `_PAIR_CHUNK` times its
+    parameters multiplies those instead (the same memory bound, fewer, larger GEMMs).
     """
-    s = e = None
-    for core in ring:
-        h = core.detach().to(torch.float64)
-        r, _, q = h.shape
-        sk = h.sum(1)
-        ek = torch.einsum("aib,cid->acbd", h, h).reshape(r * r, q * q)
-        s, e = (sk, ek) if s is None else (s @ sk, e @ ek)
-    return float(torch.trace(s)), float(torch.trace(e))
+    hs = [core.detach().to(torch.float64) for core in ring]
+    s = hs[0].sum(1)
+    for h in hs[1:]:
+        s = s @ h.sum(1)
+    rho0 = hs[0].shape[0]
+    transfer = max(h.shape[0] ** 2 * h.shape[2] ** 2 for h in hs)
+    if rho0 > 1 and transfer <= _PAIR_CHUNK * sum(h.numel() for h in hs):
+        # Small enough: the ρ² × ρ² transfer matrices, a few large GEMMs (faster).
+        e = None
+        for h in hs:
+            r, _, q = h.shape
+            ek = torch.einsum("aib,cid->acbd", h, h).reshape(r * r, q * q)
+            e = ek if e is None else e @ ek
+        return float(torch.trace(s)), float(torch.trace(e))
+    chunk = _PAIR_CHUNK  # each pair's intermediate is one core's size
+    idx = torch.arange(rho0 * rho0, device=hs[0].device)
+    squares = 0.0
+    for lo in range(0, rho0 * rho0, chunk):
+        pair = idx[lo : lo + chunk]
+        squares += _square_sum(hs, (pair // rho0, pair % rho0))
+    return float(torch.trace(s)), squares

@@ -105,3 +105,19 @@ def test_gradients_of_the_orders_and_the_dense_path_agree(cls):
     for other in grads[1:]:
         for a, b in zip(grads[0], other):
             assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 10**6])
+@pytest.mark.parametrize(("modes", "ranks"), CASES, ids=IDS)
+def test_ring_moments_in_chunks_of_pairs_match_the_format(modes, ranks, chunk, monkeypatch):
+    # chunk 1 and 3: the pairs (a, a') a few at a time (3 leaves a partial last chunk);
+    # a huge chunk: the transfer matrices of a small ring.
+    from semitensor.nn import _contract
+
+    monkeypatch.setattr(_contract, "_PAIR_CHUNK", chunk)
+    torch.manual_seed(5)
+    ring = _ring(modes, ranks)
+    full = STRTensor(ring, 1).to_tensor()
+    total, squares = _contract.ring_moments(ring)
+    assert total == pytest.approx(float(full.sum()), rel=1e-10, abs=1e-10)
+    assert squares == pytest.approx(float((full**2).sum()), rel=1e-10)
