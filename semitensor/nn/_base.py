@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .._validation import check_bool, check_choice, check_side
-from ._contract import GEMM_SPEEDUP, WRITE_COST
+from ._contract import dense_cost
 from ._layout import check_layout, matrix_to_tensor, tensor_to_matrix
 
 PATHS = ("auto", "cores", "dense")
@@ -151,6 +151,9 @@ class STPLinearBase(nn.Module):
 
         Differentiable; costs one reconstruction (``to_format().to_tensor()``) per access.
         """
+        return self._weight_matrix()
+
+    def _weight_matrix(self):
         return tensor_to_matrix(self._weight_tensor(), self.in_shape, self.out_shape)
 
     def _weight_tensor(self):
@@ -181,15 +184,16 @@ class STPLinearBase(nn.Module):
         -------
         dict
             ``{"cores": …, "dense": …}``: the contraction through the cores, and the
-            weight rebuild plus the dense product, in flops plus ``4`` per entry
-            written. The contraction steps are thin GEMMs and permutation copies,
-            bound by memory traffic; one large GEMM runs about 16 times more flops
-            per second (measured with torch on CPU, 1024×1024 layers), so the
-            dense product's ``2·batch·in·out`` flops count ``1/16`` each. The bias
-            is the same for both and not counted.
+            weight rebuild plus the dense product, in the units of the cost model of
+            `semitensor.nn._contract`: every GEMM's flops, slowed by a factor
+            ``1 + GEMM_KNEE/m`` for its smallest size ``m`` (thin contraction steps
+            run far below a 1024-wide product), plus ``WRITE_COST`` per entry
+            written; both constants calibrated on torch on CPU by
+            ``benchmarks/bench_nn_layers.py --calibrate``. The bias is the same for
+            both and not counted.
         """
-        gemm = 2 * batch * self.in_features * self.out_features / GEMM_SPEEDUP
-        dense = self._rebuild_flops() + gemm + WRITE_COST * batch * self.out_features
+        rebuild = self._rebuild_flops()
+        dense = dense_cost(batch, self.in_features, self.out_features, rebuild)
         return {"cores": self._cores_flops(batch), "dense": dense}
 
     def path_for(self, batch):

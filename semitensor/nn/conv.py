@@ -9,7 +9,7 @@ from torch import nn
 
 from .._validation import check_choice, check_int_pair, check_positive_int
 from ._base import PATHS, check_float_input, resolve_format
-from ._contract import WRITE_COST
+from ._contract import copy_cost
 from .linear import layer_class
 
 __all__ = ["STPConv2d"]
@@ -199,7 +199,7 @@ class STPConv2d(nn.Module):
         # With groups, the cores path maps every group's patches through the whole
         # kernel matrix and keeps the diagonal blocks: groups times the rows.
         lin = self.linear.flops(rows * self.groups)
-        im2col = WRITE_COST * rows * self.linear.in_features
+        im2col = copy_cost(rows * self.linear.in_features)
         return {"cores": lin["cores"] + im2col, "dense": lin["dense"]}
 
     def path_for(self, batch, height, width):

@@ -22,6 +22,7 @@ from ._contract import (
     ring_forward,
     ring_moments,
     ring_rebuild_cost,
+    ring_to_matrix,
     ring_to_tensor,
 )
 from ._contract import ring_forward_cost as _ring_cost
@@ -132,11 +133,14 @@ class STTLinear(STPLinearBase):
     def _weight_tensor(self):
         return ring_to_tensor(self._ring(), self.modes)
 
+    def _weight_matrix(self):
+        return ring_to_matrix(self._ring(), self.modes)
+
     def _forward_cores(self, x2):
         return ring_forward(x2, self._ring(), self.modes)
 
     def _cores_flops(self, batch):
-        return _ring_cost(batch, self._ring_ranks(), self.modes, self.in_features)
+        return _ring_cost(batch, self._ring_ranks(), self.modes)
 
     def _rebuild_flops(self):
         return ring_rebuild_cost(self._ring_ranks(), self.modes)
@@ -258,6 +262,9 @@ class STRLinear(STPLinearBase):
     def _weight_tensor(self):
         return ring_to_tensor(self._ring(), self.modes)
 
+    def _weight_matrix(self):
+        return ring_to_matrix(self._ring(), self.modes)
+
     def _weight_std(self):
         return _ring_std(self._ring(), self.in_features * self.out_features)
 
@@ -268,7 +275,7 @@ class STRLinear(STPLinearBase):
         return ring_forward(x2, self._ring(), self.modes)
 
     def _cores_flops(self, batch):
-        return _ring_cost(batch, self._ring_ranks(), self.modes, self.in_features)
+        return _ring_cost(batch, self._ring_ranks(), self.modes)
 
     def _rebuild_flops(self):
         return ring_rebuild_cost(self._ring_ranks(), self.modes)

@@ -17,7 +17,7 @@ from .._validation import check_rank_list, check_t
 from ..formats.sttu import STTuTensor
 from ..tenalg import cheapest_mode_order
 from ._base import STPLinearBase, layer_factory
-from ._contract import WRITE_COST, mode_sequence_cost
+from ._contract import gemm_cost, mode_sequence_cost
 
 __all__ = ["STTuLinear"]
 
@@ -167,7 +167,7 @@ class STTuLinear(STPLinearBase):
         total = mode_sequence_cost(
             batch * self.in_features, *self._sizes(ins, True), self._orders[0]
         )
-        total += 2 * batch * r_in * r_out + WRITE_COST * batch * r_out
+        total += gemm_cost(batch, r_in, r_out)
         total += mode_sequence_cost(batch * r_out, *self._sizes(outs, False), self._orders[1])
         return total
 

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from semitensor.nn import STPConv2d  # noqa: E402
+from semitensor.nn import STPConv2d, _contract  # noqa: E402
 from tests.nn.conftest import rel  # noqa: E402
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -64,7 +64,8 @@ def test_conv_from_conv_and_state_dict():
     strided = STPConv2d(4, 4, 3, (4, 9), (2, 2), 2, 2, stride=2, dtype=torch.float64)
     rows, lin = 2 * 3 * 3, strided.linear.flops(2 * 3 * 3)
     f = strided.flops(2, 7, 7)
-    assert f == {"cores": lin["cores"] + 4.0 * rows * 36, "dense": lin["dense"]}
+    writes = rows * 36 * _contract.WRITE_COST
+    assert f == {"cores": lin["cores"] + writes, "dense": lin["dense"]}
     assert f["dense"] < f["cores"] and strided.path_for(2, 7, 7) == "dense"
     strided(torch.randn(2, 4, 7, 7, dtype=torch.float64))
     assert strided.last_path == "dense"
