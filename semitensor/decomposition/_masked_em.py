@@ -46,6 +46,14 @@ class EMSweep:
         Sweeper(ring).one_core_sweep()
         cores[:] = ring.cores
         approx = ring_to_tensor(cores)
-        diff = xp.where(self.mask, self.x - approx, self.zero)
         self.filled = xp.where(self.mask, self.x, approx)
+        return self._error(approx)
+
+    def error(self, cores):
+        """The relative error on the observed entries of the ring ``cores``."""
+        return self._error(ring_to_tensor(cores))
+
+    def _error(self, approx):
+        xp = self.xp
+        diff = xp.where(self.mask, self.x - approx, self.zero)
         return math.sqrt(vdot(xp, diff, diff) / self.norm_sq)

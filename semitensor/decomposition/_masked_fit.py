@@ -21,8 +21,9 @@ import numpy as np
 from .._namespace import as_arrays, to_numpy
 from .._validation import check_finite
 from ._linalg import small_blas
-from ._masked_als import Samples, masked_sweep, ring_values
+from ._masked_als import Samples, SampleSweep, ring_values
 from ._masked_em import EM_UP_TO, EMSweep
+from ._masked_grid import GRID_FROM, GridSweep
 from ._prepare import like_tensor
 from ._starts import random_ring, tr_svd
 from ._stopping import exact_level, logger, out_of_reach, settled, stopped_early
@@ -96,22 +97,46 @@ def _check_slices(xp, m, name):
 
 
 class MaskedData:
-    """The training samples, held-out samples and zero-filled tensor of one masked fit."""
+    """The training samples, held-out samples and zero-filled tensor of one masked fit.
 
-    def __init__(self, x, train, held=None):
+    ``route`` is the sweep the fits run, chosen by the observed fraction of the
+    training entries (measured, see `_masked_em` and `_masked_grid`): ``"em"`` (EM
+    sweeps on the dense tensor) with at most `EM_UP_TO` missing, ``"grid"`` (exact
+    masked ALS as dense GEMMs) with at least `GRID_FROM` observed, ``"samples"``
+    (exact masked ALS per sample, `_masked_als`) below.
+    """
+
+    def __init__(self, x, train, held=None, route=None):
         xp = array_api_compat.array_namespace(x)
         self.samples = samples_of(x, train)
         self.held = None if held is None else samples_of(x, held)
         self.x = x if held is None else xp.where(train, x, xp.zeros((), dtype=x.dtype))
         self.train = train
-        # Few entries missing: EM sweeps on the dense tensor are many times faster at
-        # the same held-out error (measured, see `_masked_em`).
-        self.em = 1.0 - self.samples.size / math.prod(x.shape) <= EM_UP_TO
+        observed = self.samples.size / math.prod(x.shape)
+        if route is None:
+            route = "em" if 1.0 - observed <= EM_UP_TO else "grid"
+            route = route if observed >= GRID_FROM else "samples"
+        self.route = route
+        self._grid = None
+
+    def _sweep(self):
+        if self.route == "em":
+            return lambda: EMSweep(self.x, self.train)
+        if self.route == "grid":
+            if self._grid is None:  # the unfoldings serve every fit (restarts, ranks)
+                self._grid = GridSweep(self.x, self.train)
+            return lambda: self._grid
+        return None
 
     def fit(self, ranks, settings, wrap=None):
-        sweep = (lambda: EMSweep(self.x, self.train)) if self.em else None
         return fit_masked_ring(
-            self.samples, ranks, settings, x=self.x, held_out=self.held, wrap=wrap, sweep=sweep
+            self.samples,
+            ranks,
+            settings,
+            x=self.x,
+            held_out=self.held,
+            wrap=wrap,
+            sweep=self._sweep(),
         )
 
 
@@ -158,14 +183,14 @@ def fit_masked_ring(samples, ranks, settings, *, x=None, held_out=None, wrap=Non
     start). ``held_out``: `Samples` of validation entries, never fitted. The best fit
     is the one of least held-out error when there is validation data, else of least
     training error. ``sweep``: a factory of the sweep to run (``sweep()(cores)``
-    updates the cores and returns the training error; default the exact masked
-    sweep). Returns ``(cores, info)``.
+    updates the cores and returns the training error, ``sweep().error(cores)`` is
+    the training error of ``cores``; default `_masked_als.SampleSweep`). Returns ``(cores, info)``.
     """
     with small_blas(samples.values):
         best = None
         for restart in range(settings.n_restarts):
             start = _start(settings, restart, x, samples, ranks)
-            step = (lambda c: masked_sweep(samples, c)) if sweep is None else sweep()
+            step = SampleSweep(samples) if sweep is None else sweep()
             cores, info = _fit(samples, start, settings, held_out, wrap, step)
             key = min(info.held_out_errors) if held_out is not None else info.rel_error
             if best is None or key < best[0]:
@@ -179,7 +204,7 @@ def _fit(samples, cores, s, held_out, wrap, step):
     clock = time.perf_counter
     t0 = clock()
     cores = list(cores)
-    err = samples.rel_error(ring_values(cores, samples.indices))
+    err = step.error(cores)
     info = FitInfo(method="als", errors=[err], times=[clock() - t0])
     level = logging.INFO if s.verbose else logging.DEBUG
     best_val = None

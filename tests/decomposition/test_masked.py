@@ -9,7 +9,7 @@ from semitensor import ConvergenceWarning
 from semitensor.decomposition._masked_als import masked_sweep
 from semitensor.decomposition._masked_fit import samples_of
 from semitensor.decomposition._ring_als import Ring, Sweeper
-from semitensor.decomposition._starts import random_ring
+from semitensor.decomposition._starts import random_ring, ring_to_tensor
 from semitensor.decomposition.str import str_decompose
 from semitensor.decomposition.stt import stt_decompose
 from semitensor.formats.str import STRTensor
@@ -112,6 +112,42 @@ def test_a_masked_sweep_over_every_entry_is_the_unmasked_least_squares_sweep():
     assert err_masked == pytest.approx(err, rel=1e-10)
     for a, b in zip(ring.cores, cores):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("observed", [0.05, 0.5])
+def test_the_grid_sweep_is_the_sampled_sweep(backend, observed):
+    from semitensor.decomposition._masked_grid import GridSweep
+
+    rng = np.random.default_rng(7)
+    shape, ranks = (5, 6, 4, 7), [2, 3, 4, 1, 2]
+    x = rng.standard_normal(shape)
+    mask = rng.random(shape) < observed
+    mask[0, 0, 0, :] = mask[0, :, 0, 0] = mask[:, 0, 0, 0] = mask[0, 0, :, 0] = True
+    x = np.where(mask, x, 0.0)
+    start = [to_backend(c, backend) for c in random_ring(shape, ranks, rng)]
+    grid = GridSweep(to_backend(x, backend), to_backend(mask, backend))
+    sampled, gridded = list(start), list(start)
+    samples = samples_of(to_backend(x, backend), to_backend(mask, backend))
+    diff = np.where(mask, x - ring_to_tensor([to_np(c) for c in start]), 0.0)
+    assert grid.error(start) == pytest.approx(np.linalg.norm(diff) / np.linalg.norm(x), rel=1e-10)
+    for _ in range(3):
+        assert grid(gridded) == pytest.approx(masked_sweep(samples, sampled), rel=1e-9)
+    for a, b in zip(sampled, gridded):
+        np.testing.assert_allclose(to_np(b), to_np(a), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "missing, route", [(0.1, "em"), (0.2, "em"), (0.5, "grid"), (0.9, "grid"), (0.95, "samples")]
+)
+def test_the_masked_sweep_is_chosen_by_the_observed_fraction(missing, route):
+    from semitensor.decomposition._masked_fit import MaskedData
+
+    shape = (10, 10, 10)
+    mask = np.zeros(1000, dtype=bool)
+    mask[: round(1000 * (1 - missing))] = True
+    mask = np.random.default_rng(0).permutation(mask).reshape(shape)
+    assert MaskedData(np.where(mask, 1.0, 0.0), mask).route == route
 
 
 @pytest.mark.parametrize("fmt", FITS)

@@ -1,0 +1,127 @@
+"""Exact masked ring-ALS on a dense tensor with a mask: the normal equations as GEMMs.
+
+The same update as `_masked_als.masked_sweep` (per slice ``i`` of core ``k``, the
+normal equations over the observed entries with ``i_k = i``), formed on the grid of
+the other modes instead of per sample. For core ``k`` the products of the other
+cores ``Q(j) = H_{k+1}(j_{k+1}) ⋯ H_{k−1}(j_{k−1})`` are one chain of GEMMs over
+the grid ``j`` of the other modes (``G_k = |X|/I_k`` points, ``z_j = vec Q(j)ᵀ``),
+and, with ``M_(k)`` the mask unfolded at mode ``k`` (``I_k × G_k``, the other modes
+in ring order),
+
+    ``Gram = M_(k) · [z_j ⊗ z_j]_j``,    ``rhs = (M ∘ X)_(k) · Z``,
+
+two GEMMs (the outer products packed to their upper triangle, half the flops). No
+per-sample gathers or batched small products: a sweep costs about
+``|X|·Σ_k d_k(d_k + 1)`` flops with ``d_k = r_k r_{k+1}``, i.e. the work of the
+sampled form times the inverse observed fraction, in a few large GEMMs. Measured
+against the sampled form in `MaskedData` (see there), which picks the faster one.
+Unobserved entries are never read: ``X`` enters only through ``M ∘ X``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import array_api_compat
+import numpy as np
+
+from ._linalg import contig
+from ._masked_als import solve_stack
+
+__all__ = ["GRID_FROM", "GridSweep"]
+
+#: Least observed fraction fitted on the dense grid (below, per sample).
+GRID_FROM = 0.1
+
+# Packed outer products are formed for blocks of grid rows of about this many
+# entries (at least `_CHUNK_ROWS` rows), so that they stay in cache between their
+# product and the GEMM that reads them (measured 1.5-3x faster than one full block).
+_CHUNK_ENTRIES = 1 << 16
+_CHUNK_ROWS = 256
+
+
+class GridSweep:
+    """``sweep(cores) -> training error``: one exact masked sweep on a dense grid.
+
+    ``x`` is zero off ``mask`` (as `_masked_fit.take_mask` returns it); the unfoldings
+    of ``mask`` and ``x`` at each mode (ring order of the other modes) are made once.
+    """
+
+    def __init__(self, x, mask):
+        xp = array_api_compat.array_namespace(x)
+        self.xp = xp
+        self.n = x.ndim
+        self.shape = tuple(x.shape)
+        m = xp.astype(mask, x.dtype)
+        xm = xp.where(mask, x, xp.zeros((), dtype=x.dtype))
+        self.norm_sq = float(xp.vecdot(xp.reshape(xm, (-1,)), xp.reshape(xm, (-1,))))
+        self.m, self.xm = [], []
+        for k in range(self.n):
+            perm = tuple((k + j) % self.n for j in range(self.n))
+            size = self.shape[k]
+            self.m.append(contig(xp.reshape(xp.permute_dims(m, perm), (size, -1))))
+            self.xm.append(contig(xp.reshape(xp.permute_dims(xm, perm), (size, -1))))
+        self._pairs = {}
+
+    def _environment(self, cores, k):
+        """``Z (G_k, r_k r_{k+1})``: ``Z[j, a·r_{k+1} + b] = Q(j)[b, a]``."""
+        xp, n = self.xp, self.n
+        c = cores[(k + 1) % n]
+        for j in range(k + 2, k + n):
+            h = cores[j % n]
+            a, grid, b = c.shape
+            _, size, q = h.shape
+            c = xp.reshape(xp.reshape(c, (a * grid, b)) @ xp.reshape(h, (b, size * q)), (a, -1, q))
+        return xp.reshape(xp.permute_dims(c, (1, 2, 0)), (c.shape[1], -1))
+
+    def _pair_index(self, d, like):
+        """Upper-triangle pair columns, and the map from ``(a, b)`` to its packed pair."""
+        if d not in self._pairs:
+            xp = self.xp
+            iu, ju = np.triu_indices(d)
+            full = np.zeros((d, d), dtype=np.int64)
+            full[iu, ju] = np.arange(iu.size)
+            full[ju, iu] = np.arange(iu.size)
+            dev = array_api_compat.device(like)
+            self._pairs[d] = tuple(
+                xp.asarray(a, dtype=xp.int64, device=dev) for a in (iu, ju, full.reshape(-1))
+            )
+        return self._pairs[d]
+
+    def _normal_equations(self, k, z):
+        xp = self.xp
+        grid, d = z.shape
+        iu, ju, full = self._pair_index(d, z)
+        m = self.m[k]
+        step = max(_CHUNK_ROWS, _CHUNK_ENTRIES // int(iu.shape[0]))
+        packed = None
+        for lo in range(0, grid, step):
+            zc = z[lo : lo + step, :]
+            outer = xp.take(zc, iu, axis=1) * xp.take(zc, ju, axis=1)
+            part = m[:, lo : lo + step] @ outer
+            packed = part if packed is None else packed + part
+        gram = xp.reshape(xp.take(packed, full, axis=1), (m.shape[0], d, d))
+        return gram, self.xm[k] @ z
+
+    def __call__(self, cores):
+        xp = self.xp
+        for k in range(self.n):
+            rk, size, rk1 = cores[k].shape
+            z = self._environment(cores, k)
+            gram, rhs = self._normal_equations(k, z)
+            h = solve_stack(gram, rhs)  # (I_k, r_k r_{k+1})
+            cores[k] = contig(xp.permute_dims(xp.reshape(h, (size, rk, rk1)), (1, 0, 2)))
+        return self._error(h, z)
+
+    def error(self, cores):
+        """The relative error on the observed entries of the ring ``cores``."""
+        xp, k = self.xp, self.n - 1
+        rk, size, rk1 = cores[k].shape
+        h = xp.reshape(xp.permute_dims(cores[k], (1, 0, 2)), (size, rk * rk1))
+        return self._error(h, self._environment(cores, k))
+
+    def _error(self, h, z):
+        xp = self.xp
+        diff = self.xm[-1] - self.m[-1] * (h @ xp.matrix_transpose(z))
+        sq = float(xp.vecdot(xp.reshape(diff, (-1,)), xp.reshape(diff, (-1,))))
+        return math.sqrt(sq / self.norm_sq) if self.norm_sq > 0 else 0.0
