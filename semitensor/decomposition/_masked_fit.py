@@ -21,7 +21,7 @@ import numpy as np
 from .._namespace import as_arrays, to_numpy
 from .._validation import check_finite
 from ._linalg import small_blas
-from ._masked_als import Samples, SampleSweep, ring_values
+from ._masked_als import Samples, SampleSweep
 from ._masked_em import EM_UP_TO, EMSweep
 from ._masked_grid import GRID_FROM, GridSweep
 from ._prepare import like_tensor
@@ -109,7 +109,8 @@ class MaskedData:
     def __init__(self, x, train, held=None, route=None):
         xp = array_api_compat.array_namespace(x)
         self.samples = samples_of(x, train)
-        self.held = None if held is None else samples_of(x, held)
+        # Held-out error per sweep from the dense tensor (a GEMM, not per-sample products).
+        self.held = None if held is None else GridSweep(x, held)
         self.x = x if held is None else xp.where(train, x, xp.zeros((), dtype=x.dtype))
         self.train = train
         observed = self.samples.size / math.prod(x.shape)
@@ -180,12 +181,15 @@ def fit_masked_ring(samples, ranks, settings, *, x=None, held_out=None, wrap=Non
     """Fit a tensor ring of ``ranks`` to ``samples``; restarts keep the best.
 
     ``x``: the zero-filled dense tensor, when there is one (the "svd"
-    start). ``held_out``: `Samples` of validation entries, never fitted. The best fit
+    start). ``held_out``: validation entries, never fitted: `Samples`, or anything
+    with an ``error(cores)`` (e.g. a `_masked_grid.GridSweep` of the held-out mask). The best fit
     is the one of least held-out error when there is validation data, else of least
     training error. ``sweep``: a factory of the sweep to run (``sweep()(cores)``
     updates the cores and returns the training error, ``sweep().error(cores)`` is
     the training error of ``cores``; default `_masked_als.SampleSweep`). Returns ``(cores, info)``.
     """
+    if held_out is not None and not hasattr(held_out, "error"):
+        held_out = SampleSweep(held_out)
     with small_blas(samples.values):
         best = None
         for restart in range(settings.n_restarts):
@@ -209,7 +213,7 @@ def _fit(samples, cores, s, held_out, wrap, step):
     level = logging.INFO if s.verbose else logging.DEBUG
     best_val = None
     if held_out is not None:
-        val = held_out.rel_error(ring_values(cores, held_out.indices))
+        val = held_out.error(cores)
         info.held_out_errors.append(val)
         best_val = (val, 0, list(cores), err)
 
@@ -230,7 +234,7 @@ def _fit(samples, cores, s, held_out, wrap, step):
         info.n_iter = it
         logger.log(level, "%s masked sweep %d: training error %.6e", s.name, it, err)
         if held_out is not None:
-            val = held_out.rel_error(ring_values(cores, held_out.indices))
+            val = held_out.error(cores)
             info.held_out_errors.append(val)
             if val < best_val[0]:
                 best_val = (val, it, list(cores), err)

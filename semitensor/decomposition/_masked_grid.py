@@ -52,16 +52,24 @@ class GridSweep:
         self.xp = xp
         self.n = x.ndim
         self.shape = tuple(x.shape)
-        m = xp.astype(mask, x.dtype)
-        xm = xp.where(mask, x, xp.zeros((), dtype=x.dtype))
-        self.norm_sq = float(xp.vecdot(xp.reshape(xm, (-1,)), xp.reshape(xm, (-1,))))
-        self.m, self.xm = [], []
-        for k in range(self.n):
+        self._mask = xp.astype(mask, x.dtype)
+        self._x = xp.where(mask, x, xp.zeros((), dtype=x.dtype))
+        flat = xp.reshape(self._x, (-1,))
+        self.norm_sq = float(xp.vecdot(flat, flat))
+        self._unfolded = [None] * self.n
+        self._pairs = {}
+
+    def _unfoldings(self, k):
+        """``(M_(k), (M ∘ X)_(k))``, made on first use (`error` needs the last only)."""
+        if self._unfolded[k] is None:
+            xp = self.xp
             perm = tuple((k + j) % self.n for j in range(self.n))
             size = self.shape[k]
-            self.m.append(contig(xp.reshape(xp.permute_dims(m, perm), (size, -1))))
-            self.xm.append(contig(xp.reshape(xp.permute_dims(xm, perm), (size, -1))))
-        self._pairs = {}
+            self._unfolded[k] = tuple(
+                contig(xp.reshape(xp.permute_dims(a, perm), (size, -1)))
+                for a in (self._mask, self._x)
+            )
+        return self._unfolded[k]
 
     def _environment(self, cores, k):
         """``Z (G_k, r_k r_{k+1})``: ``Z[j, a·r_{k+1} + b] = Q(j)[b, a]``."""
@@ -92,7 +100,7 @@ class GridSweep:
         xp = self.xp
         grid, d = z.shape
         iu, ju, full = self._pair_index(d, z)
-        m = self.m[k]
+        m, xm = self._unfoldings(k)
         step = max(_CHUNK_ROWS, _CHUNK_ENTRIES // int(iu.shape[0]))
         packed = None
         for lo in range(0, grid, step):
@@ -101,7 +109,7 @@ class GridSweep:
             part = m[:, lo : lo + step] @ outer
             packed = part if packed is None else packed + part
         gram = xp.reshape(xp.take(packed, full, axis=1), (m.shape[0], d, d))
-        return gram, self.xm[k] @ z
+        return gram, xm @ z
 
     def __call__(self, cores):
         xp = self.xp
@@ -122,6 +130,7 @@ class GridSweep:
 
     def _error(self, h, z):
         xp = self.xp
-        diff = self.xm[-1] - self.m[-1] * (h @ xp.matrix_transpose(z))
+        m, xm = self._unfoldings(self.n - 1)
+        diff = xm - m * (h @ xp.matrix_transpose(z))
         sq = float(xp.vecdot(xp.reshape(diff, (-1,)), xp.reshape(diff, (-1,))))
         return math.sqrt(sq / self.norm_sq) if self.norm_sq > 0 else 0.0
