@@ -138,16 +138,23 @@ def test_the_grid_sweep_is_the_sampled_sweep(backend, observed):
 
 
 @pytest.mark.parametrize(
-    "missing, route", [(0.1, "em"), (0.2, "em"), (0.5, "grid"), (0.9, "grid"), (0.95, "samples")]
+    "observed, ranks, route",
+    [
+        (0.99, [4, 4, 4, 4], "em"),
+        (0.5, [4, 4, 4, 4], "em"),  # EM sweeps cheap against (r r)² Grams
+        (0.5, [2, 4, 1, 2], "grid"),  # small Grams: the exact sweep
+        (0.2, [4, 4, 4, 4], "grid"),
+        (0.1, [2, 2, 2, 2], "grid"),
+        (0.05, [4, 4, 4, 4], "samples"),
+    ],
 )
-def test_the_masked_sweep_is_chosen_by_the_observed_fraction(missing, route):
-    from semitensor.decomposition._masked_fit import MaskedData
+def test_the_masked_sweep_is_chosen_by_observed_fraction_and_ranks(observed, ranks, route):
+    from semitensor.decomposition._masked_fit import MaskedData, choose_route
 
-    shape = (10, 10, 10)
-    mask = np.zeros(1000, dtype=bool)
-    mask[: round(1000 * (1 - missing))] = True
-    mask = np.random.default_rng(0).permutation(mask).reshape(shape)
-    assert MaskedData(np.where(mask, 1.0, 0.0), mask).route == route
+    assert choose_route(observed, ranks) == route
+    mask = np.random.default_rng(0).random((10, 10, 10)) < 0.5
+    forced = MaskedData(np.where(mask, 1.0, 0.0), mask, route="samples")
+    assert forced.route == "samples"
 
 
 @pytest.mark.parametrize("fmt", FITS)
@@ -264,13 +271,13 @@ def test_eps_is_reached_on_the_observed_entries(fit):
 
 @pytest.mark.parametrize("fmt", FITS)
 def test_few_missing_entries_are_fitted_by_em_sweeps_that_never_raise_the_error(fmt):
-    from semitensor.decomposition._masked_em import EM_UP_TO
+    from semitensor.decomposition._masked_fit import choose_route
 
+    assert choose_route(0.85, [2, 2, 2, 2, 2]) == "em"  # both formats' rings at R = 4, t = 2
     recovered = 0
     for seed in range(10):
         x, r, _, rng = _instance(fmt, 2, seed)
-        mask = rng.random(SHAPE) >= 0.15  # 15% missing: EM (below EM_UP_TO)
-        assert 1 - mask.mean() <= EM_UP_TO
+        mask = rng.random(SHAPE) >= 0.15  # 15% missing: EM sweeps at these ranks
         fit = FITS[fmt](np.where(mask, x, np.nan), r, 2, mask=mask, random_state=seed,
                         n_restarts=3, n_iter_max=1000)  # fmt: skip
         errors = fit.info.errors[1:]
