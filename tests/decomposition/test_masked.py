@@ -115,9 +115,13 @@ def test_a_masked_sweep_over_every_entry_is_the_unmasked_least_squares_sweep():
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("observed", [0.05, 0.5])
-def test_the_grid_sweep_is_the_sampled_sweep(backend, observed):
+@pytest.mark.parametrize("observed, cache", [(0.05, True), (0.5, True), (0.5, False)])
+def test_the_grid_sweep_is_the_sampled_sweep(backend, observed, cache, monkeypatch):
+    from semitensor.decomposition import _masked_grid
     from semitensor.decomposition._masked_grid import GridSweep
+
+    if not cache:  # the unfoldings made afresh at each core update
+        monkeypatch.setattr(_masked_grid, "_CACHE_ENTRIES", 0)
 
     rng = np.random.default_rng(7)
     shape, ranks = (5, 6, 4, 7), [2, 3, 4, 1, 2]
