@@ -290,3 +290,37 @@ def test_few_missing_entries_are_fitted_by_em_sweeps_that_never_raise_the_error(
         assert observed == pytest.approx(fit.info.rel_error, rel=1e-6, abs=1e-12)
         recovered += _held_out(fit, x, mask) < 1e-8
     assert recovered >= 9
+
+
+def test_the_extrapolated_sweep_keeps_the_trial_only_when_it_lowers_the_error():
+    from semitensor.decomposition._masked_fit import Extrapolated
+
+    class Step:  # moves each core by +1; the error is the distance of core 0 from `goal`
+        def __init__(self, goal):
+            self.goal = goal
+
+        def __call__(self, cores):
+            cores[:] = [c + 1.0 for c in cores]
+            return self.error(cores)
+
+        def error(self, cores):
+            return float(abs(cores[0][0] - self.goal))
+
+    for goal, expected in ((10.0, 1.0 + 2 ** (1 / 3)), (2.0, 2.0)):
+        step = Extrapolated(Step(goal))
+        cores = [np.zeros(1)]
+        step(cores)  # the first sweep is never extrapolated
+        assert cores[0][0] == 1.0
+        step(cores)  # from 1 to 2, then 1 + 2^(1/3) (2 -> 2.26) when that is closer
+        assert cores[0][0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("fmt", FITS)
+def test_exact_masked_sweeps_never_raise_the_training_error(fmt):
+    rng = np.random.default_rng(8)
+    x = rng.random((8, 9, 10))
+    mask = rng.random(x.shape) < 0.5
+    fit = FITS[fmt](x, 4, 2, mask=mask, random_state=0, n_iter_max=40, tol=0)
+    errors = fit.info.errors[1:]
+    assert len(errors) == 40
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(errors, errors[1:]))
