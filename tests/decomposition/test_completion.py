@@ -43,8 +43,8 @@ def test_the_dense_masked_fit_and_the_samples_fit_are_one_engine(monkeypatch):
     from semitensor import stt_decompose
     from semitensor.decomposition import _masked_fit
 
-    # The dense fit's own choice here is the grid sweep, extrapolated; its sweep is
-    # the per-sample one (tests/decomposition/test_masked.py), the extrapolation not.
+    # Left to itself the dense fit runs the grid sweep (the per-sample sweep in other
+    # arithmetic, tested in test_masked.py) with an extrapolation complete() has not.
     monkeypatch.setattr(_masked_fit, "choose_route", lambda observed, ranks: "samples")
     rng = np.random.default_rng(3)
     x = rng.random((5, 6, 4))
