@@ -29,7 +29,7 @@ import numpy as np
 
 from ._linalg import contig, on, solve_spd
 
-__all__ = ["Samples", "SliceLayout", "ring_values", "masked_sweep", "solve_stack"]
+__all__ = ["Samples", "SampleSweep", "SliceLayout", "ring_values", "masked_sweep", "solve_stack"]
 
 
 class SliceLayout:
@@ -81,13 +81,22 @@ class Samples:
         self.values = values
         self.norm_sq = float(xp.vecdot(values, values))
         self.indices = [xp.asarray(ix, dtype=xp.int64, device=device) for ix in indices_np]
-        self.layouts = []
-        for k in range(self.n):
-            lay = SliceLayout(np.asarray(indices_np[k]), self.shape[k])
-            lay.gather = xp.asarray(lay.gather, dtype=xp.int64, device=device)
-            if lay.ends is not None:
-                lay.ends = xp.asarray(lay.ends, dtype=xp.int64, device=device)
-            self.layouts.append(lay)
+        self._host_indices = indices_np
+        self._layouts = None
+
+    @property
+    def layouts(self):
+        """The `SliceLayout` of each mode, built on first use (the sampled sweep's)."""
+        if self._layouts is None:
+            xp, device = self.xp, array_api_compat.device(self.values)
+            self._layouts = []
+            for k in range(self.n):
+                lay = SliceLayout(np.asarray(self._host_indices[k]), self.shape[k])
+                lay.gather = xp.asarray(lay.gather, dtype=xp.int64, device=device)
+                if lay.ends is not None:
+                    lay.ends = xp.asarray(lay.ends, dtype=xp.int64, device=device)
+                self._layouts.append(lay)
+        return self._layouts
 
     def rel_error(self, pred):
         xp = self.xp
@@ -168,6 +177,20 @@ def solve_stack(gram, rhs):
         fixed = torch.linalg.pinv(gram[bad], rtol=1e-13, hermitian=True) @ rhs[bad][..., None]
         y[bad] = fixed[..., 0]
     return y
+
+
+class SampleSweep:
+    """``sweep(cores) -> training error``: `masked_sweep` on ``samples``, and the error."""
+
+    def __init__(self, samples):
+        self.samples = samples
+
+    def __call__(self, cores):
+        return masked_sweep(self.samples, cores)
+
+    def error(self, cores):
+        """The relative error on the samples of the ring ``cores``."""
+        return self.samples.rel_error(ring_values(cores, self.samples.indices))
 
 
 def masked_sweep(samples, cores):

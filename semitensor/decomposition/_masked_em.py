@@ -1,15 +1,16 @@
 """EM sweeps for ring fits with few missing entries: fill, one dense ALS sweep, refill.
 
-Where only a few entries are missing, the exact masked sweep (`_masked_als`) costs
-per-sample core products over almost the whole tensor, while a dense one-core sweep
-(`_ring_als`) is a few large GEMMs. Filling the unobserved entries with the current
-reconstruction and running a dense sweep is the EM (majorise-minimise) step of the
-masked least-squares problem, so the error on the observed entries never rises.
-Measured (30 sweeps at most, Indian Pines 32×32×200, STT t = 2, R = 8; held-out
-relative error and seconds, EM against exact masked ALS): 5% missing 0.0660 in 0.38 s
-against 0.0660 in 19.1 s; 20% missing 0.0653 in 0.53 s against 0.0653 in 11.9 s; 50%
-missing 0.0670 in 0.95 s against 0.0665 in 6.7 s. Kinetic with its own 0.4% missing:
-0.0255 in 2.6 s against 0.0253 in 39 s. `EM_UP_TO` is set from these.
+Where only a few entries are missing, an exact masked sweep (`_masked_grid`,
+`_masked_als`) forms per-slice Grams of size ``(r_k r_{k+1})²`` over almost the whole
+tensor, while a dense one-core sweep (`_ring_als`) is a few large GEMMs. Filling the
+unobserved entries with the current reconstruction and running a dense sweep is the
+EM (majorise-minimise) step of the masked least-squares problem, so the error on the
+observed entries never rises; its rate slows as the missing fraction grows.
+Measured against the per-sample exact sweep (30 sweeps at most, Indian Pines
+32×32×200, STT t = 2, R = 8; held-out relative error and seconds, EM against exact):
+5% missing 0.0660 in 0.38 s against 0.0660 in 19.1 s; 20% missing 0.0653 in 0.53 s
+against 0.0653 in 11.9 s; Kinetic with its own 0.4% missing: 0.0255 in 2.6 s against
+0.0253 in 39 s. `_masked_fit.choose_route` weighs it against the dense-grid sweep.
 """
 
 from __future__ import annotations
@@ -22,10 +23,7 @@ from ._linalg import vdot
 from ._ring_als import Ring, Sweeper
 from ._starts import ring_to_tensor
 
-__all__ = ["EM_UP_TO", "EMSweep"]
-
-#: Largest missing fraction (of the training entries) fitted by EM sweeps.
-EM_UP_TO = 0.2
+__all__ = ["EMSweep"]
 
 
 class EMSweep:
@@ -46,6 +44,14 @@ class EMSweep:
         Sweeper(ring).one_core_sweep()
         cores[:] = ring.cores
         approx = ring_to_tensor(cores)
-        diff = xp.where(self.mask, self.x - approx, self.zero)
         self.filled = xp.where(self.mask, self.x, approx)
+        return self._error(approx)
+
+    def error(self, cores):
+        """The relative error on the observed entries of the ring ``cores``."""
+        return self._error(ring_to_tensor(cores))
+
+    def _error(self, approx):
+        xp = self.xp
+        diff = xp.where(self.mask, self.x - approx, self.zero)
         return math.sqrt(vdot(xp, diff, diff) / self.norm_sq)

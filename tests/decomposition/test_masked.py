@@ -9,7 +9,7 @@ from semitensor import ConvergenceWarning
 from semitensor.decomposition._masked_als import masked_sweep
 from semitensor.decomposition._masked_fit import samples_of
 from semitensor.decomposition._ring_als import Ring, Sweeper
-from semitensor.decomposition._starts import random_ring
+from semitensor.decomposition._starts import random_ring, ring_to_tensor
 from semitensor.decomposition.str import str_decompose
 from semitensor.decomposition.stt import stt_decompose
 from semitensor.formats.str import STRTensor
@@ -112,6 +112,53 @@ def test_a_masked_sweep_over_every_entry_is_the_unmasked_least_squares_sweep():
     assert err_masked == pytest.approx(err, rel=1e-10)
     for a, b in zip(ring.cores, cores):
         np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("observed, cache", [(0.05, True), (0.5, True), (0.5, False)])
+def test_the_grid_sweep_is_the_sampled_sweep(backend, observed, cache, monkeypatch):
+    from semitensor.decomposition import _masked_grid
+    from semitensor.decomposition._masked_grid import GridSweep
+
+    if not cache:  # the unfoldings made afresh at each core update
+        monkeypatch.setattr(_masked_grid, "_CACHE_ENTRIES", 0)
+
+    rng = np.random.default_rng(7)
+    shape, ranks = (5, 6, 4, 7), [2, 3, 4, 1, 2]
+    x = rng.standard_normal(shape)
+    mask = rng.random(shape) < observed
+    mask[0, 0, 0, :] = mask[0, :, 0, 0] = mask[:, 0, 0, 0] = mask[0, 0, :, 0] = True
+    x = np.where(mask, x, 0.0)
+    start = [to_backend(c, backend) for c in random_ring(shape, ranks, rng)]
+    grid = GridSweep(to_backend(x, backend), to_backend(mask, backend))
+    sampled, gridded = list(start), list(start)
+    samples = samples_of(to_backend(x, backend), to_backend(mask, backend))
+    diff = np.where(mask, x - ring_to_tensor([to_np(c) for c in start]), 0.0)
+    assert grid.error(start) == pytest.approx(np.linalg.norm(diff) / np.linalg.norm(x), rel=1e-10)
+    for _ in range(3):
+        assert grid(gridded) == pytest.approx(masked_sweep(samples, sampled), rel=1e-9)
+    for a, b in zip(sampled, gridded):
+        np.testing.assert_allclose(to_np(b), to_np(a), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "observed, ranks, route",
+    [
+        (0.99, [4, 4, 4, 4], "em"),
+        (0.5, [4, 4, 4, 4], "em"),  # EM sweeps cheap against (r r)² Grams
+        (0.5, [2, 4, 1, 2], "grid"),  # small Grams: the exact sweep
+        (0.2, [4, 4, 4, 4], "grid"),
+        (0.1, [2, 2, 2, 2], "grid"),
+        (0.05, [4, 4, 4, 4], "samples"),
+    ],
+)
+def test_the_masked_sweep_is_chosen_by_observed_fraction_and_ranks(observed, ranks, route):
+    from semitensor.decomposition._masked_fit import MaskedData, choose_route
+
+    assert choose_route(observed, ranks) == route
+    mask = np.random.default_rng(0).random((10, 10, 10)) < 0.5
+    forced = MaskedData(np.where(mask, 1.0, 0.0), mask, route="samples")
+    assert forced.route == "samples"
 
 
 @pytest.mark.parametrize("fmt", FITS)
@@ -228,13 +275,13 @@ def test_eps_is_reached_on_the_observed_entries(fit):
 
 @pytest.mark.parametrize("fmt", FITS)
 def test_few_missing_entries_are_fitted_by_em_sweeps_that_never_raise_the_error(fmt):
-    from semitensor.decomposition._masked_em import EM_UP_TO
+    from semitensor.decomposition._masked_fit import choose_route
 
+    assert choose_route(0.85, [2, 2, 2, 2, 2]) == "em"  # both formats' rings at R = 4, t = 2
     recovered = 0
     for seed in range(10):
         x, r, _, rng = _instance(fmt, 2, seed)
-        mask = rng.random(SHAPE) >= 0.15  # 15% missing: EM (below EM_UP_TO)
-        assert 1 - mask.mean() <= EM_UP_TO
+        mask = rng.random(SHAPE) >= 0.15  # 15% missing: EM sweeps at these ranks
         fit = FITS[fmt](np.where(mask, x, np.nan), r, 2, mask=mask, random_state=seed,
                         n_restarts=3, n_iter_max=1000)  # fmt: skip
         errors = fit.info.errors[1:]
@@ -243,3 +290,37 @@ def test_few_missing_entries_are_fitted_by_em_sweeps_that_never_raise_the_error(
         assert observed == pytest.approx(fit.info.rel_error, rel=1e-6, abs=1e-12)
         recovered += _held_out(fit, x, mask) < 1e-8
     assert recovered >= 9
+
+
+def test_the_extrapolated_sweep_keeps_the_trial_only_when_it_lowers_the_error():
+    from semitensor.decomposition._masked_fit import Extrapolated
+
+    class Step:  # moves each core by +1; the error is the distance of core 0 from `goal`
+        def __init__(self, goal):
+            self.goal = goal
+
+        def __call__(self, cores):
+            cores[:] = [c + 1.0 for c in cores]
+            return self.error(cores)
+
+        def error(self, cores):
+            return float(abs(cores[0][0] - self.goal))
+
+    for goal, expected in ((10.0, 1.0 + 2 ** (1 / 3)), (2.0, 2.0)):
+        step = Extrapolated(Step(goal))
+        cores = [np.zeros(1)]
+        step(cores)  # the first sweep is never extrapolated
+        assert cores[0][0] == 1.0
+        step(cores)  # from 1 to 2, then 1 + 2^(1/3) (2 -> 2.26) when that is closer
+        assert cores[0][0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("fmt", FITS)
+def test_exact_masked_sweeps_never_raise_the_training_error(fmt):
+    rng = np.random.default_rng(8)
+    x = rng.random((8, 9, 10))
+    mask = rng.random(x.shape) < 0.5
+    fit = FITS[fmt](x, 4, 2, mask=mask, random_state=0, n_iter_max=40, tol=0)
+    errors = fit.info.errors[1:]
+    assert len(errors) == 40
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(errors, errors[1:]))
