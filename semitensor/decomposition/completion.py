@@ -14,12 +14,18 @@ import numpy as np
 
 from .._namespace import as_arrays, to_numpy
 from .._validation import check_choice, check_finite, check_side
-from ..formats.chain import embed_first_core, ring_to_stt, str_ring_ranks, stt_ring_ranks
+from ..formats.chain import ring_to_str, ring_to_stt, str_ring_ranks, stt_ring_ranks
 from ..formats.str import STRTensor
 from ..formats.stt import STTTensor
 from ._masked_als import Samples
 from ._masked_fit import fit_masked_ring
-from ._prepare import cast_cores, check_bond_list, check_settings, check_uniform_t
+from ._prepare import (
+    cast_cores,
+    check_bond_list,
+    check_full_core,
+    check_settings,
+    check_uniform_t,
+)
 from ._stopping import warn_unconverged
 
 __all__ = ["complete"]
@@ -77,6 +83,7 @@ def complete(
     random_state=None,
     verbose=False,
     callback=None,
+    full_core="auto",
 ):
     """Fit an STT or STR to samples of a tensor, without a dense array.
 
@@ -96,6 +103,9 @@ def complete(
     validation : tuple (indices, values), optional
         Held-out samples: ``info.held_out_errors`` per sweep, early stop after 5
         sweeps without improvement, the best state returned.
+    full_core : "auto" or int, default "auto"
+        STR only: the mode of the full core, as in
+        `~semitensor.decomposition.str.str_decompose`.
     n_iter_max, tol, n_restarts, random_state, verbose, callback
         As in `~semitensor.decomposition.stt.stt_decompose` (callback arguments: the
         sweep, the current STT/STR, the training error).
@@ -161,6 +171,8 @@ def complete(
         vi, vv = _check_samples(validation[0], validation[1], shape, "validation")
         held = Samples(vi, vv, shape)
     xp = samples.xp
+    if fmt == "stt" and not (isinstance(full_core, str) and full_core == "auto"):
+        raise ValueError(f"complete: full_core applies to format='str' only; got {full_core!r}")
     if fmt == "stt":
         tf = 1 if n == 2 else check_uniform_t(t, n - 2, "interior core", "complete")
         bonds = check_bond_list(ranks, n - 1, tf, None, f"bond sizes R_1..R_{n - 1}")
@@ -169,13 +181,14 @@ def complete(
         def wrap(ring):
             return STTTensor(cast_cores(xp, ring_to_stt(ring, tf, side), xp.float64), tf, side)
     else:
-        tf = check_uniform_t(t, n - 1, "core after the first", "complete")
+        tf = check_uniform_t(t, n - 1, "core other than the full one", "complete")
+        full = check_full_core(full_core, n)
         bonds = check_bond_list(ranks, n, tf, None, f"bond sizes R_0..R_{n - 1}")
         ring_ranks = str_ring_ranks(bonds, tf)
 
         def wrap(ring):
-            cores = [embed_first_core(ring[0], tf, side), *ring[1:]]
-            return STRTensor(cores, tf, side)
+            cores, m = ring_to_str(ring, tf, side, full)
+            return STRTensor(cores, tf, side, m)
 
     ring, info = fit_masked_ring(samples, ring_ranks, settings, held_out=held, wrap=wrap)
     warn_unconverged(info, "complete", settings.n_iter_max, settings.tol)

@@ -5,6 +5,7 @@ import pytest
 
 from semitensor import STRTensor, STTTensor, complete
 from semitensor.decomposition._masked_als import ring_values
+from semitensor.exceptions import ConvergenceWarning
 from semitensor.formats.chain import stt_to_ring
 from tests.conftest import BACKENDS, to_backend, to_np
 
@@ -77,6 +78,22 @@ def test_str_completion_with_validation_returns_the_best_held_out_state():
     assert len(held) == len(fit.info.errors)
     diff = fit.to_tensor()[tuple(val.T)] - x[tuple(val.T)]
     assert np.linalg.norm(diff) / np.linalg.norm(x[tuple(val.T)]) == pytest.approx(min(held))
+
+
+def test_str_completion_places_the_full_core_as_str_decompose_does():
+    rng = np.random.default_rng(5)
+    x = rng.random((7, 6, 3))
+    idx = np.argwhere(rng.random(x.shape) < 0.7)
+    kw = dict(ranks=4, t=2, format="str", random_state=0, n_iter_max=5, tol=0)
+    with pytest.warns(ConvergenceWarning):
+        auto = complete(idx, x[tuple(idx.T)], x.shape, **kw)
+    with pytest.warns(ConvergenceWarning):
+        first = complete(idx, x[tuple(idx.T)], x.shape, full_core=0, **kw)
+    assert auto.full_core == 2 and first.full_core == 0  # the smallest mode, or the asked one
+    assert auto.n_params < first.n_params
+    np.testing.assert_allclose(auto.to_tensor(), first.to_tensor(), atol=1e-12)
+    with pytest.raises(ValueError, match="full_core applies to format='str' only"):
+        complete(idx, x[tuple(idx.T)], x.shape, ranks=4, full_core=1)
 
 
 IDX = np.array([[0, 0], [1, 1], [2, 0], [0, 1]])
