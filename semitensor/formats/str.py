@@ -127,12 +127,13 @@ class STRTensor(_CoreChain):
     >>> bool(np.isclose(x[1, 2, 0], x.to_tensor()[1, 2, 0]))
     True
 
-    The same ring with its full core on the last (smallest) mode:
+    Bonds of 4 with the full core on the smallest mode (the last) store 64 numbers,
+    where the full core on the first mode (``(4, 3, 4), (2, 5, 2), (2, 2, 2)``) stores 76:
 
-    >>> y = STRTensor([rng.standard_normal(s) for s in [(2, 3, 2), (2, 5, 3), (6, 2, 4)]],
+    >>> y = STRTensor([rng.standard_normal(s) for s in [(2, 3, 2), (2, 5, 2), (4, 2, 4)]],
     ...               t=2, full_core=2)
     >>> y.ranks, y.n_params
-    ((4, 4, 6), 72)
+    ((4, 4, 4), 64)
     """
 
     format_name = "str"
