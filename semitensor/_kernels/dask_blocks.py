@@ -28,6 +28,7 @@ __all__ = [
     "stp_mode_dot",
     "unfold",
     "block_sum",
+    "axis_sum",
     "lazy_blocks",
 ]
 
@@ -174,6 +175,41 @@ def block_sum(x, fn, out_shape, dtype=np.float64):
         meta=np.empty((0,) * (nd + len(out_shape)), dtype=dtype),
     )
     return parts.sum(axis=tuple(range(nd)))
+
+
+def axis_sum(y, axis, fn, lead, dtype=np.float64):
+    """``Σ`` over the chunks of ``y`` along ``axis`` of ``fn(block, start)``, lazily.
+
+    The axes before ``axis`` must be single chunks (bonds); ``fn`` gets a numpy block
+    and the index of its first entry along ``axis``, and returns an array of shape
+    ``lead + block.shape[axis + 1:]``: ``axis`` (and those before it) contracted into
+    the new leading axes ``lead``. The result has shape ``lead + y.shape[axis + 1:]``,
+    the chunks of ``y`` after ``axis``; the shares of the chunks along ``axis`` are
+    tree-summed, so a task holds a block and a few shares.
+    """
+    import dask.array as da
+
+    nd, lead = y.ndim, tuple(lead)
+    ind = tuple(range(nd))
+    new = tuple(range(nd, nd + len(lead)))
+    starts = da.arange(y.shape[axis], chunks=y.chunks[axis])
+
+    def share(block, start):
+        return np.asarray(fn(block, int(start[0])), dtype=dtype)[None, ...]
+
+    parts = da.blockwise(
+        share,
+        (axis,) + new + ind[axis + 1 :],
+        y,
+        ind,
+        starts,
+        (axis,),
+        new_axes=dict(zip(new, lead)),
+        adjust_chunks={axis: 1},
+        dtype=dtype,
+        concatenate=True,
+    )
+    return parts.sum(axis=0)
 
 
 def lazy_blocks(shape, chunks, fn, dtype):

@@ -4,7 +4,10 @@ The driver is the numpy one (`sttu._fit`): only the problem object differs. Its
 products are the dask `stp_mode_dot` (lazy, chunk-wise); a subspace needs a small
 array, which is computed to numpy once (memoised by its dask key) and handed to the
 numpy code. So HOOI forms each Gram after projecting the other modes: the data
-gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. The HOSVD start needs the
+gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. Every projection is persisted
+on the workers (chunked as the data, at most ``R_n/I_n`` of its size): the sweeps
+reuse them as the numpy driver reuses its tails, so a HOOI sweep reads the data
+once. The HOSVD start needs the
 Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over pencils that
 hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
 and settings give the numpy result up to rounding. ``eps`` picks ranks from the same
@@ -57,12 +60,21 @@ class _DaskProblem(_Problem):
         return y
 
     def project(self, y, factors, modes, keep=False):
+        import dask
+
         steps = []
         y = self.known(y)
         for m in modes:
             y = stp_mode_dot(y, factors[m].T, m, side=self.side)
             if keep:
                 steps.append(y)
+        # Persisted on the workers: HOOI reuses these projections (its tails), which
+        # would otherwise be recomputed from the data at each use (N − 1 passes a sweep).
+        if keep and is_dask(y):
+            steps = list(dask.persist(*steps))
+            y = steps[-1]
+        elif is_dask(y):
+            (y,) = dask.persist(y)
         return y, steps
 
     def subspace(self, y, n, k):

@@ -77,6 +77,25 @@ def test_local_cluster_equals_numpy(reference, cluster):
     _assert_same(fits, reference["left"])
 
 
+RING = ("stt-svd", "stt-random", "str-svd", "str-random")
+
+
+@pytest.mark.parametrize(
+    ("constant", "value"),
+    [("_GATHER_ENTRIES", 0), ("_CACHE_RATIO", 0.0)],
+    ids=["contractions-persisted-on-workers", "no-cache"],
+)
+def test_every_ring_sweep_path_equals_numpy(reference, cluster, monkeypatch, constant, value):
+    """The partial contractions kept on the workers (a tensor whose ``L_k`` is too large
+    to gather), and no cache at all (``r_0 r_1 > I_0``): the same fits as numpy."""
+    from semitensor.decomposition import _dask_ring
+
+    monkeypatch.setattr(_dask_ring, constant, value)
+    with distributed.Client(cluster):
+        fits = _fits(da.from_array(X, chunks=CHUNKS), "left")
+    _assert_same({k: fits[k] for k in RING}, reference["left"])
+
+
 def test_callback_sees_numpy_formats():
     seen = []
     xd = da.from_array(X, chunks=CHUNKS)
