@@ -16,6 +16,7 @@ so ``U ⊗ I_s`` is never formed.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import array_api_compat
@@ -148,6 +149,17 @@ def unfold(x, mode):
     return da.reshape(da.moveaxis(x, mode, 0), (x.shape[mode], rest))
 
 
+# The per-block functions below are module-level and bound with `functools.partial`,
+# so that dask tokenizes and ships them by reference (closures are pickled by value,
+# which cost tens of milliseconds per pass on a cluster).
+
+
+def _block_share(block, fn, nd, out_shape, dtype, block_info=None):
+    loc = block_info[0]["array-location"]
+    out = np.asarray(fn(block, tuple(lo for lo, _ in loc)), dtype=dtype)
+    return out.reshape((1,) * nd + out_shape)
+
+
 def block_sum(x, fn, out_shape, dtype=np.float64):
     """``Σ_blocks fn(block, starts)`` as a lazy dask array of ``out_shape``.
 
@@ -159,15 +171,9 @@ def block_sum(x, fn, out_shape, dtype=np.float64):
 
     out_shape = tuple(out_shape)
     nd = x.ndim
-
-    def one(block, block_info=None):
-        loc = block_info[0]["array-location"]
-        out = np.asarray(fn(block, tuple(lo for lo, _ in loc)), dtype=dtype)
-        return out.reshape((1,) * nd + out_shape)
-
     chunks = tuple((1,) * n for n in x.numblocks) + tuple((d,) for d in out_shape)
     parts = da.map_blocks(
-        one,
+        functools.partial(_block_share, fn=fn, nd=nd, out_shape=out_shape, dtype=dtype),
         x,
         chunks=chunks,
         new_axis=list(range(nd, nd + len(out_shape))),
@@ -175,6 +181,10 @@ def block_sum(x, fn, out_shape, dtype=np.float64):
         meta=np.empty((0,) * (nd + len(out_shape)), dtype=dtype),
     )
     return parts.sum(axis=tuple(range(nd)))
+
+
+def _axis_share(block, start, fn, dtype):
+    return np.asarray(fn(block, int(start[0])), dtype=dtype)[None, ...]
 
 
 def axis_sum(y, axis, fn, lead, dtype=np.float64):
@@ -192,21 +202,18 @@ def axis_sum(y, axis, fn, lead, dtype=np.float64):
     nd, lead = y.ndim, tuple(lead)
     ind = tuple(range(nd))
     new = tuple(range(nd, nd + len(lead)))
-    starts = da.arange(y.shape[axis], chunks=y.chunks[axis])
-
-    def share(block, start):
-        return np.asarray(fn(block, int(start[0])), dtype=dtype)[None, ...]
-
+    out_ind = (axis,) + new + ind[axis + 1 :]
     parts = da.blockwise(
-        share,
-        (axis,) + new + ind[axis + 1 :],
+        functools.partial(_axis_share, fn=fn, dtype=dtype),
+        out_ind,
         y,
         ind,
-        starts,
+        da.arange(y.shape[axis], chunks=y.chunks[axis]),
         (axis,),
         new_axes=dict(zip(new, lead)),
         adjust_chunks={axis: 1},
         dtype=dtype,
+        meta=np.empty((0,) * len(out_ind), dtype=dtype),
         concatenate=True,
     )
     return parts.sum(axis=0)

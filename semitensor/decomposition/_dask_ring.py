@@ -24,6 +24,7 @@ or 0, so a numpy fit equals a dask fit with ``warmup=0`` and the same start.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import string
@@ -33,7 +34,7 @@ import numpy as np
 
 from .._kernels.dask_blocks import axis_sum, block_sum, is_dask
 from ..formats.str import STRTensor
-from ._dask_prepare import frob_error
+from ._dask_prepare import GATHER_ENTRIES, frob_error
 from ._linalg import _PAD, fix_signs, solve_spd
 from ._progress import SweepBar
 from ._ring_als import _block_gram, _eye_gram, _gram_step_left, _gram_step_right
@@ -116,8 +117,6 @@ def one_core_sweep(x, cores, norm_sq):
     raise AssertionError("unreachable: the loop returns at its last core")
 
 
-# Partial contractions ``L_k`` up to this many entries (32 MB) go to the client.
-_GATHER_ENTRIES = 1 << 22
 # ``L_1`` is cached where it holds at most this many times the tensor's entries.
 _CACHE_RATIO = 1.0
 
@@ -132,56 +131,55 @@ def _chain(cores, lo, sl):
     return c
 
 
-def _rhs_share(cores, k):
-    """The share of one block of ``L_k`` (of ``X`` for k = 0) in ``b_k``, as `block_sum` wants."""
+def _rhs_share(block, starts, cores, k):
+    """The share of one block of ``L_k`` (of ``X`` for k = 0) in ``b_k`` (for `block_sum`)."""
     r, size, q = cores[k].shape
-
-    def one(block, starts):
-        out = np.zeros((r, size, q))
-        if k == 0:  # b[a_0, i_0, a_1] = Σ_J X[i_0, J] C[a_1, J, a_0]
-            sl = [slice(s, s + d) for s, d in zip(starts, block.shape)]
-            c = _chain(cores, 1, sl)
-            part = np.tensordot(block.reshape(block.shape[0], -1), c, axes=([1], [1]))
-            out[:, sl[0], :] = part.transpose(2, 0, 1)
-            return out
-        # block[a_0, a_k, i_k, J'] of L_k; b[a_k, i_k, a_{k+1}] = Σ L C[a_{k+1}, J', a_0]
-        sl = [None] * k + [slice(s, s + d) for s, d in zip(starts[2:], block.shape[2:])]
-        c = _chain(cores, k + 1, sl)
-        r0, rk, ck = block.shape[:3]
-        part = np.tensordot(block.reshape(r0, rk * ck, -1), c, axes=([0, 2], [2, 1]))
-        out[:, sl[k], :] = part.reshape(rk, ck, q)
+    out = np.zeros((r, size, q))
+    if k == 0:  # b[a_0, i_0, a_1] = Σ_J X[i_0, J] C[a_1, J, a_0]
+        sl = [slice(s, s + d) for s, d in zip(starts, block.shape)]
+        c = _chain(cores, 1, sl)
+        part = np.tensordot(block.reshape(block.shape[0], -1), c, axes=([1], [1]))
+        out[:, sl[0], :] = part.transpose(2, 0, 1)
         return out
-
-    return one
+    # block[a_0, a_k, i_k, J'] of L_k; b[a_k, i_k, a_{k+1}] = Σ L C[a_{k+1}, J', a_0]
+    sl = [None] * k + [slice(s, s + d) for s, d in zip(starts[2:], block.shape[2:])]
+    c = _chain(cores, k + 1, sl)
+    r0, rk, ck = block.shape[:3]
+    part = np.tensordot(block.reshape(r0, rk * ck, -1), c, axes=([0, 2], [2, 1]))
+    out[:, sl[k], :] = part.reshape(rk, ck, q)
+    return out
 
 
 def _left_rhs(left, cores, k):
     """``b_k`` (numpy) from ``L_k`` (``X`` for k = 0; dask or numpy)."""
     if k == len(cores) - 1:  # L_{N−1}[a_0, a_{N−1}, i_{N−1}] is b up to the order
         return np.ascontiguousarray(left.transpose(1, 2, 0))
-    one = _rhs_share(cores, k)
     if is_dask(left):
+        one = functools.partial(_rhs_share, cores=tuple(cores), k=k)
         return block_sum(left, one, cores[k].shape).compute()
-    return one(left, (0,) * left.ndim)
+    return _rhs_share(left, (0,) * left.ndim, cores, k)
+
+
+def _advance_share(block, a, cores, k):
+    """The share of one block of ``L_k`` (of ``X``) in ``L_{k+1}``, rows from ``a`` on."""
+    r0, q = cores[0].shape[0], cores[k].shape[2]
+    h = cores[k][:, a : a + block.shape[0 if k == 0 else 2], :]
+    if k == 0:  # Σ_i H_0[a_0, i, a_1] X[i, J]
+        out = np.tensordot(h, block.reshape(block.shape[0], -1), axes=([1], [0]))
+        return out.reshape((r0, q) + block.shape[1:])
+    # Σ_{a_k, i} H_k[a_k, i, a_{k+1}] L_k[a_0, a_k, i, J]
+    rk, ck = h.shape[:2]
+    out = np.matmul(h.reshape(rk * ck, q).T[None], block.reshape(r0, rk * ck, -1))
+    return out.reshape((r0, q) + block.shape[3:])
 
 
 def _advance(left, cores, k):
     """``L_{k+1}`` from ``L_k`` and the new ``H_k``: gathered when small, else persisted."""
-    r0, q = cores[0].shape[0], cores[k].shape[2]
-
-    def share(block, a):
-        h = cores[k][:, a : a + block.shape[0 if k == 0 else 2], :]
-        if k == 0:  # Σ_i H_0[a_0, i, a_1] X[i, J]
-            out = np.tensordot(h, block.reshape(block.shape[0], -1), axes=([1], [0]))
-        else:  # Σ_{a_k, i} H_k[a_k, i, a_{k+1}] L_k[a_0, a_k, i, J]
-            rk, ck = h.shape[:2]
-            out = np.matmul(h.reshape(rk * ck, q).T[None], block.reshape(r0, rk * ck, -1))
-        return out.reshape((r0, q) + block.shape[1 if k == 0 else 3 :])
-
     if not is_dask(left):
-        return share(left, 0)
-    nxt = axis_sum(left, 0 if k == 0 else 2, share, (r0, q))
-    if nxt.size <= _GATHER_ENTRIES or k + 2 == len(cores):
+        return _advance_share(left, 0, cores, k)
+    one = functools.partial(_advance_share, cores=tuple(cores), k=k)
+    nxt = axis_sum(left, 0 if k == 0 else 2, one, (cores[0].shape[0], cores[k].shape[2]))
+    if nxt.size <= GATHER_ENTRIES or k + 2 == len(cores):
         return nxt.compute()
     return nxt.persist()
 

@@ -80,20 +80,22 @@ def test_local_cluster_equals_numpy(reference, cluster):
 RING = ("stt-svd", "stt-random", "str-svd", "str-random")
 
 
-@pytest.mark.parametrize(
-    ("constant", "value"),
-    [("_GATHER_ENTRIES", 0), ("_CACHE_RATIO", 0.0)],
-    ids=["contractions-persisted-on-workers", "no-cache"],
-)
-def test_every_ring_sweep_path_equals_numpy(reference, cluster, monkeypatch, constant, value):
-    """The partial contractions kept on the workers (a tensor whose ``L_k`` is too large
-    to gather), and no cache at all (``r_0 r_1 > I_0``): the same fits as numpy."""
-    from semitensor.decomposition import _dask_ring
+@pytest.mark.parametrize("path", ["kept-on-workers", "no-cache"])
+def test_every_sweep_path_equals_numpy(reference, cluster, monkeypatch, path):
+    """Intermediates kept on the workers (a tensor whose partial contractions and
+    projections are too large to gather), and no ring cache (``r_0 r_1 > I_0``)."""
+    from semitensor.decomposition import _dask_ring, _dask_sttu
 
-    monkeypatch.setattr(_dask_ring, constant, value)
+    if path == "kept-on-workers":
+        monkeypatch.setattr(_dask_ring, "GATHER_ENTRIES", 0)
+        monkeypatch.setattr(_dask_sttu, "GATHER_ENTRIES", 0)
+        names = RING + ("sttu-hosvd", "sttu-hooi")
+    else:
+        monkeypatch.setattr(_dask_ring, "_CACHE_RATIO", 0.0)
+        names = RING
     with distributed.Client(cluster):
         fits = _fits(da.from_array(X, chunks=CHUNKS), "left")
-    _assert_same({k: fits[k] for k in RING}, reference["left"])
+    _assert_same({k: fits[k] for k in names}, reference["left"])
 
 
 def test_callback_sees_numpy_formats():

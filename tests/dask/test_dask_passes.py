@@ -16,7 +16,7 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 import semitensor as st  # noqa: E402
-from semitensor.decomposition import _dask_ring  # noqa: E402
+from semitensor.decomposition import _dask_ring, _dask_sttu  # noqa: E402
 from semitensor.exceptions import ConvergenceWarning  # noqa: E402
 
 SHAPE, CHUNKS = (8, 6, 8, 6), (4, 3, 4, 6)
@@ -60,7 +60,10 @@ def _ring(fn, ranks):
 
 
 @pytest.mark.parametrize(("fn", "ranks"), [(st.stt_decompose, 4), (st.str_decompose, [4, 2, 4, 2])])
-def test_ring_sweep_reads_the_data_twice(fn, ranks):
+@pytest.mark.parametrize("gather", [True, False], ids=["gathered", "kept-on-workers"])
+def test_ring_sweep_reads_the_data_twice(monkeypatch, fn, ranks, gather):
+    if not gather:
+        monkeypatch.setattr(_dask_ring, "GATHER_ENTRIES", 0)
     assert _per_sweep(_ring(fn, ranks)) == 2
 
 
@@ -70,7 +73,11 @@ def test_ring_sweep_without_cache_reads_it_once_per_core(monkeypatch):
     assert _per_sweep(_ring(st.str_decompose, 4)) == len(SHAPE)
 
 
-def test_hooi_sweep_reads_the_data_once():
+@pytest.mark.parametrize("gather", [True, False], ids=["gathered", "kept-on-workers"])
+def test_hooi_sweep_reads_the_data_once(monkeypatch, gather):
+    if not gather:  # projections too large for the client stay (persisted) with dask
+        monkeypatch.setattr(_dask_sttu, "GATHER_ENTRIES", 0)
+
     def fit(x, n):
         return st.sttu_decompose(x, [4, 2, 4, 2], t=2, n_iter_max=n, tol=1e-15)
 
