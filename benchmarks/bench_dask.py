@@ -20,8 +20,9 @@ as numpy holds the tensor (the persisting is not timed; its memory is in the pea
 
 Usage::
 
-    python benchmarks/bench_dask.py [--size 128] [--chunk 32] [--sweeps 2]
-        [--methods sttu stt str] [--large] [--large-size 1024] [--memory-limit 2GB]
+    python benchmarks/bench_dask.py [--size 128] [--chunk 32] [--sweeps 4]
+        [--methods sttu stt str] [--data both|generated|persisted]
+        [--large] [--large-size 1024] [--memory-limit 2GB]
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def fits(sweeps):
 
 
 def per_sweep(info):
-    """Seconds per sweep (the start excluded)."""
-    return (info.times[-1] - info.times[0]) / max(info.n_iter, 1)
+    """Median seconds per sweep (the start excluded; the median, as other jobs share the
+    machine: one sweep slowed by them does not count)."""
+    return float(np.median(np.diff(info.times))) if info.n_iter else float("nan")
 
 
 def timed(fit, x):
@@ -106,16 +108,8 @@ def row(name, where, dec, total, peak):
     )
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--chunk", type=int, default=32)
-    p.add_argument("--sweeps", type=int, default=2)
-    p.add_argument("--methods", nargs="+", default=["sttu", "stt", "str"])
-    p.add_argument("--large", action="store_true")
-    p.add_argument("--large-size", type=int, default=1024)
-    p.add_argument("--memory-limit", default="2GB")
-    args = p.parse_args(argv)
+def in_memory_table(args):
+    """The table at a size that fits: numpy against dask, generated and persisted."""
     import dask
 
     shape = (args.size,) * 3
@@ -132,7 +126,9 @@ def main(argv=None):
         dec, total = timed(fit, xn)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
         print(row(name, "numpy in memory", dec, total, max(peak, 0.0)), flush=True)
-        for persist in (False, True):
+        for persist in {"both": (False, True), "generated": (False,), "persisted": (True,)}[
+            args.data
+        ]:
             how = "persisted" if persist else "generated"
             with dask.config.set(scheduler="threads"):
                 xt = x.persist() if persist else x
@@ -142,13 +138,28 @@ def main(argv=None):
             for workers in (1, 2):
                 dec, total, peak = on_cluster(fit, x, workers, "4GB", persist)
                 print(row(name, f"{workers} worker(s), {how}", dec, total, peak), flush=True)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=128, help="0: only the --large fit")
+    p.add_argument("--chunk", type=int, default=32)
+    p.add_argument("--sweeps", type=int, default=4)
+    p.add_argument("--data", choices=["both", "generated", "persisted"], default="both")
+    p.add_argument("--methods", nargs="+", default=["sttu", "stt", "str"])
+    p.add_argument("--large", action="store_true")
+    p.add_argument("--large-size", type=int, default=1024)
+    p.add_argument("--memory-limit", default="2GB")
+    args = p.parse_args(argv)
+    if args.size:
+        in_memory_table(args)
     if args.large:
         big = (args.large_size,) * 3
         xb = generated(big, 128)
         print(f"\nlarge: {big} float64 = {xb.nbytes / 2**30:.1f} GB, never in memory, "
               f"2 workers of {args.memory_limit}")  # fmt: skip
         for name in args.methods:
-            dec, total, peak = on_cluster(table[name], xb, 2, args.memory_limit)
+            dec, total, peak = on_cluster(fits(args.sweeps)[name], xb, 2, args.memory_limit)
             print(row(name, "2 workers, generated", dec, total, peak), flush=True)
 
 
