@@ -17,7 +17,7 @@ import numpy as np
 from .._kernels.dask_blocks import check_known_chunks
 from ._prepare import _LARGEST, _SMALLEST
 
-__all__ = ["GATHER_ENTRIES", "prepare_dask", "check_client", "frob_error"]
+__all__ = ["GATHER_ENTRIES", "prepare_dask", "check_client", "worker_memory", "frob_error"]
 
 #: Intermediate results up to this many entries (32 MB of float64) are gathered to
 #: the client and the fit goes on there in numpy; larger ones stay on the workers.
@@ -42,6 +42,28 @@ def check_client():
             f"the dask client is {client.status}; start a new one (distributed.Client(...)) "
             "or unset it (dask.config.set(scheduler=None)) so dask falls back to threads"
         )
+
+
+def worker_memory():
+    """The sum of the workers' memory limits in bytes; None on dask's local schedulers.
+
+    None too where a worker has no limit (it may use the machine's memory).
+    """
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    import dask
+
+    client = dask.config.get("scheduler", None)
+    if client is not None and not isinstance(client, distributed.Client):
+        return None  # a local scheduler named in the config ("threads", "sync", ...)
+    if client is None:
+        try:
+            client = distributed.default_client()
+        except ValueError:
+            return None
+    limits = [w.get("memory_limit") for w in client.scheduler_info()["workers"].values()]
+    return sum(limits) if limits and all(limits) else None
 
 
 def prepare_dask(tensor, min_ndim=2):

@@ -12,8 +12,9 @@ is gathered to the client and the sweep goes on in numpy (no further round trips
 a larger one is persisted on the workers, chunked as the data, and replaced by the
 next. A sweep thus reads the data twice; memory per task is a chunk plus shares of
 its size times ``r_0 r_1 / c_0``. Where ``L_1`` would be larger than the tensor
-(``r_0 r_1 > I_0``) no cache is kept: each core's right-hand side is then its own
-pass over the data (`rhs`, ``N`` passes a sweep).
+(``r_0 r_1 > I_0``), or kept on a cluster would take more than a quarter of the
+workers' memory limits, no cache is kept: each core's right-hand side is then its
+own pass over the data (`rhs`, ``N`` passes a sweep).
 
 The normal equations come from the cores alone, exactly as in the numpy engine, on
 the client in numpy. The start is given cores, random cores (the draws of the numpy
@@ -34,7 +35,7 @@ import numpy as np
 
 from .._kernels.dask_blocks import axis_sum, block_sum, is_dask
 from ..formats.str import STRTensor
-from ._dask_prepare import GATHER_ENTRIES, frob_error
+from ._dask_prepare import GATHER_ENTRIES, frob_error, worker_memory
 from ._linalg import _PAD, fix_signs, solve_spd
 from ._progress import SweepBar
 from ._ring_als import _block_gram, _eye_gram, _gram_step_left, _gram_step_right
@@ -44,6 +45,11 @@ from ._stopping import logger, settled, stopped_early
 from .fitinfo import FitInfo
 
 __all__ = ["check_dask_warmup", "fit_tensor_ring_dask"]
+
+# ``L_1`` is cached where it holds at most this many times the tensor's entries ...
+_CACHE_RATIO = 1.0
+# ... and, kept on a cluster, at most this share of the workers' memory limits.
+_CACHE_MEMORY = 0.25
 
 
 def check_dask_warmup(warmup, name):
@@ -98,7 +104,7 @@ def _right_grams(cores):
 def one_core_sweep(x, cores, norm_sq):
     """One ALS sweep (as `Sweeper.one_core_sweep`); updates ``cores``, returns the error."""
     n = len(cores)
-    cached = cores[0].shape[0] * cores[0].shape[2] <= _CACHE_RATIO * x.shape[0]
+    cached = _cache_fits(x.shape, cores[0])
     grams = _right_grams(cores)
     left, gl = x, None
     for k in range(n):
@@ -117,8 +123,14 @@ def one_core_sweep(x, cores, norm_sq):
     raise AssertionError("unreachable: the loop returns at its last core")
 
 
-# ``L_1`` is cached where it holds at most this many times the tensor's entries.
-_CACHE_RATIO = 1.0
+def _cache_fits(shape, h0):
+    """Whether ``L_1`` (``r_0 r_1 / I_0`` of the tensor) may be kept for the sweep."""
+    r0, _, r1 = h0.shape
+    if r0 * r1 > _CACHE_RATIO * shape[0]:
+        return False
+    entries = r0 * r1 * math.prod(shape[1:])
+    memory = None if entries <= GATHER_ENTRIES else worker_memory()
+    return memory is None or 8 * entries <= _CACHE_MEMORY * memory
 
 
 def _chain(cores, lo, sl):

@@ -181,3 +181,14 @@ def test_ring_eps_on_dask_meets_eps_with_what_it_reports(fit, eps):
     err = np.linalg.norm(dec.to_tensor() - X) / np.linalg.norm(X)
     assert err <= eps + 1e-12 and err == pytest.approx(dec.info.rel_error, rel=1e-8)
     assert dec.info.ranks_used is not None and tuple(dec.info.ranks_used) == tuple(dec.ranks)
+
+
+def test_worker_memory_is_the_sum_of_the_limits_on_a_cluster_only(cluster):
+    """The ring cache's budget: the workers' limits on a cluster, none on threads."""
+    from semitensor.decomposition._dask_prepare import worker_memory
+
+    with distributed.Client(cluster) as client:
+        limits = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
+        assert len(limits) == 2 and worker_memory() == sum(limits) > 0
+        with dask.config.set(scheduler="threads"):
+            assert worker_memory() is None

@@ -73,6 +73,15 @@ def test_ring_sweep_without_cache_reads_it_once_per_core(monkeypatch):
     assert _per_sweep(_ring(st.str_decompose, 4)) == len(SHAPE)
 
 
+def test_ring_sweep_without_room_on_the_workers_reads_it_once_per_core(monkeypatch):
+    # A cache too large for the client and for a quarter of the workers' memory.
+    monkeypatch.setattr(_dask_ring, "GATHER_ENTRIES", 0)
+    monkeypatch.setattr(_dask_ring, "worker_memory", lambda: 8 * 4 * 6 * 8 * 6 * 4 - 1)
+    assert _per_sweep(_ring(st.str_decompose, 4)) == len(SHAPE)
+    monkeypatch.setattr(_dask_ring, "worker_memory", lambda: 8 * 4 * 6 * 8 * 6 * 4)
+    assert _per_sweep(_ring(st.str_decompose, 4)) == 2
+
+
 @pytest.mark.parametrize("gather", [True, False], ids=["gathered", "kept-on-workers"])
 def test_hooi_sweep_reads_the_data_once(monkeypatch, gather):
     if not gather:  # projections too large for the client stay (persisted) with dask
