@@ -55,13 +55,13 @@ def worker_memory():
     import dask
 
     client = dask.config.get("scheduler", None)
-    if client is not None and not isinstance(client, distributed.Client):
-        return None  # a local scheduler named in the config ("threads", "sync", ...)
-    if client is None:
+    if client in (None, "dask.distributed", "distributed"):  # what a Client sets
         try:
             client = distributed.default_client()
         except ValueError:
             return None
+    if not isinstance(client, distributed.Client):
+        return None  # a local scheduler named in the config ("threads", "sync", ...)
     limits = [w.get("memory_limit") for w in client.scheduler_info()["workers"].values()]
     return sum(limits) if limits and all(limits) else None
 
