@@ -7,9 +7,9 @@ numpy code. So HOOI forms each Gram after projecting the other modes: the data
 gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. Every projection is settled
 (`_settle`): gathered to the client when small, else persisted on the workers,
 chunked as the data (at most ``R_n/I_n`` of its size); the sweeps reuse them as the
-numpy driver reuses its tails, so a HOOI sweep reads the data once. The HOSVD start needs the
-Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over pencils that
-hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
+numpy driver reuses its tails, so a HOOI sweep reads the data once. The HOSVD
+start needs the Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over
+pencils that hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
 and settings give the numpy result up to rounding. ``eps`` picks ranks from the same
 Gram spectra; an ``eps`` below their resolution (where numpy would take an SVD) is
 refused.
