@@ -16,6 +16,7 @@ so ``U ⊗ I_s`` is never formed.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import array_api_compat
@@ -28,6 +29,7 @@ __all__ = [
     "stp_mode_dot",
     "unfold",
     "block_sum",
+    "axis_sum",
     "lazy_blocks",
 ]
 
@@ -147,6 +149,17 @@ def unfold(x, mode):
     return da.reshape(da.moveaxis(x, mode, 0), (x.shape[mode], rest))
 
 
+# The per-block functions below are module-level and bound with `functools.partial`,
+# so that dask tokenizes and ships them by reference (closures are pickled by value,
+# which cost tens of milliseconds per pass on a cluster).
+
+
+def _block_share(block, fn, nd, out_shape, dtype, block_info=None):
+    loc = block_info[0]["array-location"]
+    out = np.asarray(fn(block, tuple(lo for lo, _ in loc)), dtype=dtype)
+    return out.reshape((1,) * nd + out_shape)
+
+
 def block_sum(x, fn, out_shape, dtype=np.float64):
     """``Σ_blocks fn(block, starts)`` as a lazy dask array of ``out_shape``.
 
@@ -158,15 +171,9 @@ def block_sum(x, fn, out_shape, dtype=np.float64):
 
     out_shape = tuple(out_shape)
     nd = x.ndim
-
-    def one(block, block_info=None):
-        loc = block_info[0]["array-location"]
-        out = np.asarray(fn(block, tuple(lo for lo, _ in loc)), dtype=dtype)
-        return out.reshape((1,) * nd + out_shape)
-
     chunks = tuple((1,) * n for n in x.numblocks) + tuple((d,) for d in out_shape)
     parts = da.map_blocks(
-        one,
+        functools.partial(_block_share, fn=fn, nd=nd, out_shape=out_shape, dtype=dtype),
         x,
         chunks=chunks,
         new_axis=list(range(nd, nd + len(out_shape))),
@@ -174,6 +181,42 @@ def block_sum(x, fn, out_shape, dtype=np.float64):
         meta=np.empty((0,) * (nd + len(out_shape)), dtype=dtype),
     )
     return parts.sum(axis=tuple(range(nd)))
+
+
+def _axis_share(block, start, fn, dtype):
+    return np.asarray(fn(block, int(start[0])), dtype=dtype)[None, ...]
+
+
+def axis_sum(y, axis, fn, lead, dtype=np.float64):
+    """``Σ`` over the chunks of ``y`` along ``axis`` of ``fn(block, start)``, lazily.
+
+    The axes before ``axis`` must be single chunks (bonds); ``fn`` gets a numpy block
+    and the index of its first entry along ``axis``, and returns an array of shape
+    ``lead + block.shape[axis + 1:]``: ``axis`` (and those before it) contracted into
+    the new leading axes ``lead``. The result has shape ``lead + y.shape[axis + 1:]``,
+    the chunks of ``y`` after ``axis``; the shares of the chunks along ``axis`` are
+    tree-summed, so a task holds a block and a few shares.
+    """
+    import dask.array as da
+
+    nd, lead = y.ndim, tuple(lead)
+    ind = tuple(range(nd))
+    new = tuple(range(nd, nd + len(lead)))
+    out_ind = (axis,) + new + ind[axis + 1 :]
+    parts = da.blockwise(
+        functools.partial(_axis_share, fn=fn, dtype=dtype),
+        out_ind,
+        y,
+        ind,
+        da.arange(y.shape[axis], chunks=y.chunks[axis]),
+        (axis,),
+        new_axes=dict(zip(new, lead)),
+        adjust_chunks={axis: 1},
+        dtype=dtype,
+        meta=np.empty((0,) * len(out_ind), dtype=dtype),
+        concatenate=True,
+    )
+    return parts.sum(axis=0)
 
 
 def lazy_blocks(shape, chunks, fn, dtype):

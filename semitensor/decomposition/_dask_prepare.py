@@ -3,7 +3,8 @@
 `prepare_dask` is the dask twin of `_prepare.prepare_tensor`: the same rules (real,
 finite, no empty mode, float64 working copy, extreme magnitudes rescaled), but
 every check is one reduction of one `dask.compute`, so the tensor is read once and
-never gathered. `frob_error` is the chunk-wise ``‖X − X̂‖`` of a format.
+never gathered. `frob_error` is the chunk-wise ``‖X − X̂‖`` of a format;
+`GATHER_ENTRIES` the size up to which an intermediate result goes to the client.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ import numpy as np
 from .._kernels.dask_blocks import check_known_chunks
 from ._prepare import _LARGEST, _SMALLEST
 
-__all__ = ["prepare_dask", "check_client", "frob_error"]
+__all__ = ["GATHER_ENTRIES", "prepare_dask", "check_client", "worker_memory", "frob_error"]
+
+#: Intermediate results up to this many entries (32 MB of float64) are gathered to
+#: the client and the fit goes on there in numpy; larger ones stay on the workers.
+GATHER_ENTRIES = 1 << 22
 
 
 def check_client():
@@ -37,6 +42,28 @@ def check_client():
             f"the dask client is {client.status}; start a new one (distributed.Client(...)) "
             "or unset it (dask.config.set(scheduler=None)) so dask falls back to threads"
         )
+
+
+def worker_memory():
+    """The sum of the workers' memory limits in bytes; None on dask's local schedulers.
+
+    None too where a worker has no limit (it may use the machine's memory).
+    """
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    import dask
+
+    client = dask.config.get("scheduler", None)
+    if client in (None, "dask.distributed", "distributed"):  # what a Client sets
+        try:
+            client = distributed.default_client()
+        except ValueError:
+            return None
+    if not isinstance(client, distributed.Client):
+        return None  # a local scheduler named in the config ("threads", "sync", ...)
+    limits = [w.get("memory_limit") for w in client.scheduler_info()["workers"].values()]
+    return sum(limits) if limits and all(limits) else None
 
 
 def prepare_dask(tensor, min_ndim=2):

@@ -1,21 +1,31 @@
-"""Ring-ALS on a dask tensor: every pass over the data is one chunk-wise contraction.
+"""Ring-ALS on a dask tensor: two passes over the data a sweep, as in memory.
 
-The one-core sweep of `_ring_als.Sweeper` with its data step replaced: the right-hand
-side of core ``k`` (``X`` contracted with every other core) is summed over chunks,
-each chunk contracting with the rows of the cores its index ranges select
-(`block_sum`). The normal equations come from the cores alone, exactly as in the
-numpy engine, on the client in numpy. A sweep is thus ``N`` passes over the data
-(the numpy engine caches partial contractions of the tensor's size and makes about
-one); memory per task is a chunk plus intermediates of its size.
+The one-core sweep of `_ring_als.Sweeper` with its data steps made chunk-wise. The
+right-hand side of core 0 (``X`` contracted with the chain ``H_1 ⋯ H_{N−1}``) is
+summed over chunks, each chunk meeting the chain's slice at its index ranges
+(`block_sum`); then ``X`` is contracted with the new ``H_0`` into the partial
+contraction ``L_1[a_0, a_1, i_1, …]`` (`axis_sum`), ``r_0 r_1 / I_0`` of the tensor's
+size. Every later core works on ``L_k`` alone, as the numpy engine does: its
+right-hand side is ``L_k`` against the chain of the cores after it, and ``L_{k+1}``
+is ``L_k`` contracted with ``H_k``. An ``L_k`` of at most `_GATHER_ENTRIES` entries
+is gathered to the client and the sweep goes on in numpy (no further round trips);
+a larger one is persisted on the workers, chunked as the data, and replaced by the
+next. A sweep thus reads the data twice; memory per task is a chunk plus shares of
+its size times ``r_0 r_1 / c_0``. Where ``L_1`` would be larger than the tensor
+(``r_0 r_1 > I_0``), or kept on a cluster would take more than a quarter of the
+workers' memory limits, no cache is kept: each core's right-hand side is then its
+own pass over the data (`rhs`, ``N`` passes a sweep).
 
-The start is given cores, random cores (the draws of the numpy fit), or a Gram-route
-TR-SVD sweep whose Grams are chunk-wise contractions. Two-core (DMRG) sweeps are not
-run on dask: ``warmup`` must be ``"auto"`` (meaning none here) or 0, so a numpy fit
-equals a dask fit with ``warmup=0`` and the same start.
+The normal equations come from the cores alone, exactly as in the numpy engine, on
+the client in numpy. The start is given cores, random cores (the draws of the numpy
+fit), or a Gram-route TR-SVD sweep whose Grams are chunk-wise contractions. Two-core
+(DMRG) sweeps are not run on dask: ``warmup`` must be ``"auto"`` (meaning none here)
+or 0, so a numpy fit equals a dask fit with ``warmup=0`` and the same start.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import string
@@ -23,9 +33,9 @@ import time
 
 import numpy as np
 
-from .._kernels.dask_blocks import block_sum
+from .._kernels.dask_blocks import axis_sum, block_sum, is_dask
 from ..formats.str import STRTensor
-from ._dask_prepare import frob_error
+from ._dask_prepare import GATHER_ENTRIES, frob_error, worker_memory
 from ._linalg import _PAD, fix_signs, solve_spd
 from ._progress import SweepBar
 from ._ring_als import _block_gram, _eye_gram, _gram_step_left, _gram_step_right
@@ -35,6 +45,11 @@ from ._stopping import logger, settled, stopped_early
 from .fitinfo import FitInfo
 
 __all__ = ["check_dask_warmup", "fit_tensor_ring_dask"]
+
+# ``L_1`` is cached where it holds at most this many times the tensor's entries ...
+_CACHE_RATIO = 1.0
+# ... and, kept on a cluster, at most this share of the workers' memory limits.
+_CACHE_MEMORY = 0.25
 
 
 def check_dask_warmup(warmup, name):
@@ -89,10 +104,11 @@ def _right_grams(cores):
 def one_core_sweep(x, cores, norm_sq):
     """One ALS sweep (as `Sweeper.one_core_sweep`); updates ``cores``, returns the error."""
     n = len(cores)
+    cached = _cache_fits(x.shape, cores[0])
     grams = _right_grams(cores)
-    gl = None
+    left, gl = x, None
     for k in range(n):
-        b = rhs(x, cores, k).compute()
+        b = _left_rhs(left, cores, k) if cached else rhs(x, cores, k).compute()
         gram = _block_gram(np, gl, grams[k + 1])
         rk, ib, re = b.shape
         bm = b.transpose(0, 2, 1).reshape(rk * re, ib)
@@ -101,8 +117,83 @@ def one_core_sweep(x, cores, norm_sq):
         if k == n - 1:
             inner, fit_sq = float(np.vdot(bm, y)), float(np.vdot(y, gram @ y))
             return math.sqrt(max(norm_sq - 2.0 * inner + fit_sq, 0.0) / norm_sq)
+        if cached:
+            left = _advance(left, cores, k)
         gl = _gram_step_left(np, _eye_gram(np, cores[k]) if gl is None else gl, cores[k])
     raise AssertionError("unreachable: the loop returns at its last core")
+
+
+def _cache_fits(shape, h0):
+    """Whether ``L_1`` (``r_0 r_1 / I_0`` of the tensor) may be kept for the sweep."""
+    r0, _, r1 = h0.shape
+    if r0 * r1 > _CACHE_RATIO * shape[0]:
+        return False
+    entries = r0 * r1 * math.prod(shape[1:])
+    memory = None if entries <= GATHER_ENTRIES else worker_memory()
+    return memory is None or 8 * entries <= _CACHE_MEMORY * memory
+
+
+def _chain(cores, lo, sl):
+    """``(H_lo ⋯ H_{N−1})`` at the index ranges ``sl[lo:]``, as ``(r_lo, J, r_0)``."""
+    c = cores[-1][:, sl[-1], :]
+    for m in range(len(cores) - 2, lo - 1, -1):
+        h = cores[m][:, sl[m], :]
+        r, size, q = h.shape
+        c = (h.reshape(r * size, q) @ c.reshape(q, -1)).reshape(r, -1, c.shape[-1])
+    return c
+
+
+def _rhs_share(block, starts, cores, k):
+    """The share of one block of ``L_k`` (of ``X`` for k = 0) in ``b_k`` (for `block_sum`)."""
+    r, size, q = cores[k].shape
+    out = np.zeros((r, size, q))
+    if k == 0:  # b[a_0, i_0, a_1] = Σ_J X[i_0, J] C[a_1, J, a_0]
+        sl = [slice(s, s + d) for s, d in zip(starts, block.shape)]
+        c = _chain(cores, 1, sl)
+        part = np.tensordot(block.reshape(block.shape[0], -1), c, axes=([1], [1]))
+        out[:, sl[0], :] = part.transpose(2, 0, 1)
+        return out
+    # block[a_0, a_k, i_k, J'] of L_k; b[a_k, i_k, a_{k+1}] = Σ L C[a_{k+1}, J', a_0]
+    sl = [None] * k + [slice(s, s + d) for s, d in zip(starts[2:], block.shape[2:])]
+    c = _chain(cores, k + 1, sl)
+    r0, rk, ck = block.shape[:3]
+    part = np.tensordot(block.reshape(r0, rk * ck, -1), c, axes=([0, 2], [2, 1]))
+    out[:, sl[k], :] = part.reshape(rk, ck, q)
+    return out
+
+
+def _left_rhs(left, cores, k):
+    """``b_k`` (numpy) from ``L_k`` (``X`` for k = 0; dask or numpy)."""
+    if k == len(cores) - 1:  # L_{N−1}[a_0, a_{N−1}, i_{N−1}] is b up to the order
+        return np.ascontiguousarray(left.transpose(1, 2, 0))
+    if is_dask(left):
+        one = functools.partial(_rhs_share, cores=tuple(cores), k=k)
+        return block_sum(left, one, cores[k].shape).compute()
+    return _rhs_share(left, (0,) * left.ndim, cores, k)
+
+
+def _advance_share(block, a, cores, k):
+    """The share of one block of ``L_k`` (of ``X``) in ``L_{k+1}``, rows from ``a`` on."""
+    r0, q = cores[0].shape[0], cores[k].shape[2]
+    h = cores[k][:, a : a + block.shape[0 if k == 0 else 2], :]
+    if k == 0:  # Σ_i H_0[a_0, i, a_1] X[i, J]
+        out = np.tensordot(h, block.reshape(block.shape[0], -1), axes=([1], [0]))
+        return out.reshape((r0, q) + block.shape[1:])
+    # Σ_{a_k, i} H_k[a_k, i, a_{k+1}] L_k[a_0, a_k, i, J]
+    rk, ck = h.shape[:2]
+    out = np.matmul(h.reshape(rk * ck, q).T[None], block.reshape(r0, rk * ck, -1))
+    return out.reshape((r0, q) + block.shape[3:])
+
+
+def _advance(left, cores, k):
+    """``L_{k+1}`` from ``L_k`` and the new ``H_k``: gathered when small, else persisted."""
+    if not is_dask(left):
+        return _advance_share(left, 0, cores, k)
+    one = functools.partial(_advance_share, cores=tuple(cores), k=k)
+    nxt = axis_sum(left, 0 if k == 0 else 2, one, (cores[0].shape[0], cores[k].shape[2]))
+    if nxt.size <= GATHER_ENTRIES or k + 2 == len(cores):
+        return nxt.compute()
+    return nxt.persist()
 
 
 def tr_svd_dask(x, ranks, rng):

@@ -4,9 +4,12 @@ The driver is the numpy one (`sttu._fit`): only the problem object differs. Its
 products are the dask `stp_mode_dot` (lazy, chunk-wise); a subspace needs a small
 array, which is computed to numpy once (memoised by its dask key) and handed to the
 numpy code. So HOOI forms each Gram after projecting the other modes: the data
-gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. The HOSVD start needs the
-Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over pencils that
-hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
+gathered is ``I_n × ∏_{k≠n} R_k``, never the tensor. Every projection is settled
+(`_settle`): gathered to the client when small, else persisted on the workers,
+chunked as the data (at most ``R_n/I_n`` of its size); the sweeps reuse them as the
+numpy driver reuses its tails, so a HOOI sweep reads the data once. The HOSVD
+start needs the Gram of ``Z_n`` of the tensor itself: it is summed over chunks (over
+pencils that hold all of mode ``n`` when the chunks split it), a pass per mode. The same data
 and settings give the numpy result up to rounding. ``eps`` picks ranks from the same
 Gram spectra; an ``eps`` below their resolution (where numpy would take an SVD) is
 refused.
@@ -22,7 +25,7 @@ import numpy as np
 from .._kernels.dask_blocks import block_sum, is_dask
 from ..formats.sttu import STTuTensor
 from ..tenalg import stp_mode_dot
-from ._dask_prepare import frob_error, prepare_dask
+from ._dask_prepare import GATHER_ENTRIES, frob_error, prepare_dask
 from ._prepare import cast_cores
 from ._sttu_problem import _check_ranks, _Problem, check_sttu_arguments
 from ._subspaces import _gram, gram_resolves, mode_blocks, rank_for_eps
@@ -59,11 +62,18 @@ class _DaskProblem(_Problem):
     def project(self, y, factors, modes, keep=False):
         steps = []
         y = self.known(y)
+        if not modes:
+            return y, steps
         for m in modes:
             y = stp_mode_dot(y, factors[m].T, m, side=self.side)
             if keep:
                 steps.append(y)
-        return y, steps
+        # HOOI reuses these projections (its tails): settled, they are not recomputed
+        # from the data at each use (which made N − 1 passes a sweep).
+        if keep:
+            steps = _settle(steps)
+            return steps[-1], steps
+        return _settle([y])[0], steps
 
     def subspace(self, y, n, k):
         if y is self.x:
@@ -105,6 +115,25 @@ class _DaskProblem(_Problem):
 
     def decomposition(self, core, factors):
         return super().decomposition(self.numpy(core), factors)
+
+
+def _settle(arrays):
+    """Dask arrays computed to numpy when small (`GATHER_ENTRIES`), else persisted.
+
+    One submission when all are small (a persisted chain would otherwise be read
+    again by the small arrays computed from it).
+    """
+    import dask
+
+    lazy = [i for i, a in enumerate(arrays) if is_dask(a)]
+    out = list(arrays)
+    if any(arrays[i].size > GATHER_ENTRIES for i in lazy):
+        for i, a in zip(lazy, dask.persist(*(arrays[i] for i in lazy))):
+            out[i] = a
+    small = [i for i in lazy if arrays[i].size <= GATHER_ENTRIES]
+    for i, a in zip(small, dask.compute(*(out[i] for i in small))):
+        out[i] = a
+    return out
 
 
 def _all_grams(x, t, side):

@@ -77,6 +77,27 @@ def test_local_cluster_equals_numpy(reference, cluster):
     _assert_same(fits, reference["left"])
 
 
+RING = ("stt-svd", "stt-random", "str-svd", "str-random")
+
+
+@pytest.mark.parametrize("path", ["kept-on-workers", "no-cache"])
+def test_every_sweep_path_equals_numpy(reference, cluster, monkeypatch, path):
+    """Intermediates kept on the workers (a tensor whose partial contractions and
+    projections are too large to gather), and no ring cache (``r_0 r_1 > I_0``)."""
+    from semitensor.decomposition import _dask_ring, _dask_sttu
+
+    if path == "kept-on-workers":
+        monkeypatch.setattr(_dask_ring, "GATHER_ENTRIES", 0)
+        monkeypatch.setattr(_dask_sttu, "GATHER_ENTRIES", 0)
+        names = RING + ("sttu-hosvd", "sttu-hooi")
+    else:
+        monkeypatch.setattr(_dask_ring, "_CACHE_RATIO", 0.0)
+        names = RING
+    with distributed.Client(cluster):
+        fits = _fits(da.from_array(X, chunks=CHUNKS), "left")
+    _assert_same({k: fits[k] for k in names}, reference["left"])
+
+
 def test_callback_sees_numpy_formats():
     seen = []
     xd = da.from_array(X, chunks=CHUNKS)
@@ -160,3 +181,14 @@ def test_ring_eps_on_dask_meets_eps_with_what_it_reports(fit, eps):
     err = np.linalg.norm(dec.to_tensor() - X) / np.linalg.norm(X)
     assert err <= eps + 1e-12 and err == pytest.approx(dec.info.rel_error, rel=1e-8)
     assert dec.info.ranks_used is not None and tuple(dec.info.ranks_used) == tuple(dec.ranks)
+
+
+def test_worker_memory_is_the_sum_of_the_limits_on_a_cluster_only(cluster):
+    """The ring cache's budget: the workers' limits on a cluster, none on threads."""
+    from semitensor.decomposition._dask_prepare import worker_memory
+
+    with distributed.Client(cluster) as client:
+        limits = [w["memory_limit"] for w in client.scheduler_info()["workers"].values()]
+        assert len(limits) == 2 and worker_memory() == sum(limits) > 0
+        with dask.config.set(scheduler="threads"):
+            assert worker_memory() is None

@@ -77,8 +77,8 @@ def _run(shape, chunks, limit, sub_shape, methods):
 def test_fits_256mb_tensor_on_workers_with_64mb_for_tasks():
     """256 MB tensor (never whole), workers of 190 MiB: about 64 MB above an idle process.
 
-    STTu here (about 40 s on 2 busy cores); the ring fits, which pass over the data N
-    times a sweep, in the slow run.
+    STTu here (about 40 s on 2 busy cores); the ring fits (the TR-SVD start and its error
+    read the data N + 1 times, each sweep twice) in the slow run.
     """
     _run((256, 256, 512), (32, 64, 64), "190MiB", (64, 64, 128), ["sttu"])
 
