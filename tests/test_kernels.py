@@ -5,6 +5,7 @@ Kronecker definition in test_product.py), on random shapes where neither inner s
 divides the other, on stacks, and for every dtype the kernels take.
 """
 
+import math
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import semitensor
+from tests.conftest import BACKENDS, to_backend
 from tests.test_product import assert_close, kron_stp, rand
 
 try:
@@ -212,3 +214,72 @@ def test_coprime_inner_sizes_with_vector_operands(side):
     rng = np.random.default_rng(1)
     A, B = rng.standard_normal((1, 97)), rng.standard_normal((89, 1))
     assert_close(semitensor.stp(A, B, side=side), kron_stp(A, B, side))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    m=st.integers(1, 40),
+    n=st.integers(1, 30),
+    p=st.integers(1, 30),
+    q=st.integers(1, 40),
+    side=st.sampled_from(["left", "right"]),
+    backend=st.sampled_from(BACKENDS),
+    seed=seeds,
+)
+def test_planned_products_match_definition(m, n, p, q, side, backend, seed):
+    # Outputs of >= 4096 entries are planned: every candidate kernel runs on the first
+    # call of a shape (its result must be the product whichever wins), the second call
+    # runs the stored plan.
+    from semitensor._kernels import planner
+
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((m, n)), rng.standard_normal((p, q))
+    want = kron_stp(A, B, side)
+    planner.clear()
+    for _ in range(2):
+        got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
+        assert_close(got, want)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [((300, 20), (15, 30)), ((2, 200, 17), (2, 1, 9)), ((1000, 192), (3, 1)), ((9, 30), (11, 7))],
+)
+def test_every_candidate_kernel_at_planned_sizes(sa, sb, side, monkeypatch):
+    # each kernel the planner may pick, forced in turn, at sizes the planner measures
+    from semitensor._kernels import planner, route
+
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal(sa), rng.standard_normal(sb)
+    As = A.reshape((-1,) + sa[-2:])
+    Bs = np.broadcast_to(B, A.shape[:-2] + sb[-2:]).reshape((-1,) + sb[-2:])
+    want = np.stack([kron_stp(a, b, side) for a, b in zip(As, Bs)])
+    want = want.reshape(A.shape[:-2] + want.shape[-2:])
+    kinds = route.candidates(A.shape, B.shape, math.prod(A.shape[:-2]), side)
+    for kind in kinds:
+        monkeypatch.setattr(planner, "lookup", lambda key, kind=kind: kind)
+        assert_close(semitensor.stp(A, B, side=side), want)
+
+
+def test_plan_cache_is_bounded_and_skips_declined_runs(monkeypatch):
+    from semitensor._kernels import planner
+
+    planner.clear()
+    monkeypatch.setattr(planner, "MAX_PLANS", 5)
+    rng = np.random.default_rng(4)
+    for q in range(40, 52):
+        A, B = rng.standard_normal((30, 20)), rng.standard_normal((15, q))
+        assert_close(semitensor.stp(A, B), kron_stp(A, B))
+    assert len(planner._plans) == 5
+    # a kernel that declines (the compiled kernels busy in another thread) is not timed
+    calls = []
+
+    def run(kind):
+        calls.append(kind)
+        return None if kind == "fused" else np.zeros(1)
+
+    out = planner.measure(("k",), ("generic", "fused"), run, 1 << 20)
+    assert out is not None and ("k",) not in planner._plans
+    planner.clear()
+    assert not planner._plans

@@ -1,8 +1,9 @@
-"""Run one two-operand STP: a numba kernel on host memory where `route` picks one.
+"""Run one two-operand STP: a numba kernel on host memory where it wins.
 
 numpy arrays, and torch CPU tensors that need no gradient (shared memory through
 ``Tensor.numpy()``, so torch in gives torch out at no copy), go to the compiled
-kernels when the cost model says they win; everything else (autograd, accelerators,
+kernels when they win: measured once per shape for products of moderate size
+(`planner`), by the cost model of `route` otherwise; everything else (autograd, accelerators,
 dtypes numba lacks, stacks that broadcast both ways) takes the array-API kernels of
 `generic`, which compute the same product.
 """
@@ -13,7 +14,7 @@ import math
 
 import numpy as np
 
-from . import generic, route
+from . import generic, planner, route
 from .plans import batch_shape
 
 __all__ = ["stp_pair"]
@@ -22,14 +23,37 @@ __all__ = ["stp_pair"]
 def stp_pair(xp, A, B, side):
     """``A ⋉ B`` (``side="left"``) or ``A ⋊ B`` of two arrays sharing one dtype."""
     host = _host_views(A, B)
-    if host is not None and route.numba_allowed():
-        An, Bn, back = host
-        count = math.prod(batch_shape(An.shape[:-2], Bn.shape[:-2]))
-        kind = route.choose(An.shape, Bn.shape, count, side)
-        if kind != "generic":
-            out = _compiled(kind, An, Bn, side, count)
+    if host is None or not route.numba_allowed():
+        return _generic(xp, A, B, side)
+    An, Bn, back = host
+    count = math.prod(batch_shape(An.shape[:-2], Bn.shape[:-2]))
+    kinds = route.candidates(An.shape, Bn.shape, count, side)
+    if len(kinds) == 1:
+        return _generic(xp, A, B, side)
+
+    def run(kind):
+        if kind == "generic":
+            return _generic(xp, A, B, side)
+        out = _compiled(kind, An, Bn, side, count)
+        return None if out is None else back(out)
+
+    m, n, p, q, g, a, b = route.sizes(An.shape, Bn.shape)
+    entries = count * m * a * q * b
+    if planner.plannable(entries):
+        key = (side, An.shape, Bn.shape, An.dtype.str, back is _identity)
+        kind = planner.lookup(key)
+        if kind is None:
+            out = planner.measure(key, kinds, run, entries)
             if out is not None:
-                return back(out)
+                return out
+            kind = "generic"
+    else:
+        kind = kinds[0]
+    out = run(kind)
+    return _generic(xp, A, B, side) if out is None else out
+
+
+def _generic(xp, A, B, side):
     kernel = generic.stp_left if side == "left" else generic.stp_right
     return kernel(xp, A, B)
 
