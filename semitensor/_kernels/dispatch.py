@@ -27,8 +27,9 @@ def stp_pair(xp, A, B, side):
         return _generic(xp, A, B, side)
     An, Bn, back = host
     count = math.prod(batch_shape(An.shape[:-2], Bn.shape[:-2]))
-    kinds = route.candidates(An.shape, Bn.shape, count, side)
-    if len(kinds) == 1:
+    m, n, p, q, g, a, b = route.sizes(An.shape, Bn.shape)
+    entries = count * m * a * q * b
+    if route.one_gemm(n, p, a, b, side) or entries == 0:
         return _generic(xp, A, B, side)
 
     def run(kind):
@@ -37,18 +38,17 @@ def stp_pair(xp, A, B, side):
         out = _compiled(kind, An, Bn, side, count)
         return None if out is None else back(out)
 
-    m, n, p, q, g, a, b = route.sizes(An.shape, Bn.shape)
-    entries = count * m * a * q * b
     if planner.plannable(entries):
         key = (side, An.shape, Bn.shape, An.dtype.str, back is _identity)
         kind = planner.lookup(key)
         if kind is None:
+            kinds = route.candidates(An.shape, Bn.shape, count, side)
             out = planner.measure(key, kinds, run, entries)
             if out is not None:
                 return out
             kind = "generic"
     else:
-        kind = kinds[0]
+        kind = route.choose(An.shape, Bn.shape, count, side)
     out = run(kind)
     return _generic(xp, A, B, side) if out is None else out
 

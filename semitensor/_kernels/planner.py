@@ -2,10 +2,10 @@
 
 The cost model of `route` was calibrated on a few shapes and picked a slower kernel on
 many others (issue 16: up to 5× on a 500-shape sweep). For a product of moderate size
-whose shape has not been seen, every candidate kernel is run and timed once (twice
-for small products), the fastest's result is returned and its name kept for that
-shape; later products of the same shape run it at once. The first product of a shape
-therefore costs the sum of its candidates; a process that multiplies a shape once
+whose shape has not been seen, every candidate kernel is run and timed (one to three
+rounds), the fastest's result is returned and its name kept for that shape; later
+products of the same shape run it at once. The first product of a shape therefore
+costs its candidates' rounds (3-9 products); a process that multiplies a shape once
 pays that, a fit or a chain that repeats it does not.
 
 The cache holds at most ``MAX_PLANS`` keys of a dozen small integers and a short
@@ -27,9 +27,13 @@ __all__ = ["plannable", "lookup", "measure", "MAX_PLANS"]
 MAX_PLANS = 4096
 MIN_ENTRIES = 1 << 12
 MAX_ENTRIES = 1 << 23
-# Below this many output entries a candidate is timed twice (the least kept): one
-# timing of a 50 µs product is easily doubled by a context switch.
-_TWICE_BELOW = 1 << 18
+# Rounds of timing: three below the first size, two below the second, else one (one
+# timing of a 50 µs product is easily doubled by a context switch).
+_FEW_ROUNDS_FROM = 1 << 16
+_ONE_ROUND_FROM = 1 << 20
+# Another kernel replaces the model's choice only when this much faster: closer
+# timings are noise on a shared machine.
+_MARGIN = 1.1
 
 _plans: OrderedDict = OrderedDict()
 _lock = threading.Lock()
@@ -54,36 +58,41 @@ def lookup(key):
 def measure(key, kinds, run, entries):
     """Run every kernel in ``kinds`` (``run(kind)`` returns the product or ``None``).
 
-    Returns the fastest kernel's product. The choice is stored under ``key`` unless a
-    kernel declined to run (``None``: another thread held the compiled kernels), which
-    would have timed the fallback instead.
+    The kernels run in interleaved rounds (one call each per round, the least time
+    kept), so that a context switch or a burst of load elsewhere is not charged to
+    one kernel only; the model's choice ``kinds[0]`` keeps the plan unless another
+    kernel is at least ``_MARGIN`` faster. Returns the chosen kernel's last product.
+    The choice is stored under ``key`` unless a kernel declined to run (``None``:
+    another thread held the compiled kernels), which would have timed the fallback.
     """
-    best = None
+    rounds = 3 if entries < _FEW_ROUNDS_FROM else 2 if entries < _ONE_ROUND_FROM else 1
+    best = dict.fromkeys(kinds, float("inf"))
+    outs = {}
     declined = False
-    repeats = 2 if entries < _TWICE_BELOW else 1
     for kind in kinds:
-        if kind not in _warm:
-            if run(kind) is None:
-                declined = True
-                continue
+        if kind not in _warm and run(kind) is not None:
             _warm.add(kind)
-        for _ in range(repeats):
+    for _ in range(rounds):
+        for kind in kinds:
             t0 = time.perf_counter()
             out = run(kind)
             elapsed = time.perf_counter() - t0
             if out is None:
                 declined = True
-                break
-            if best is None or elapsed < best[0]:
-                best = (elapsed, kind, out)
-    if best is None:
+                continue
+            outs[kind] = out
+            best[kind] = min(best[kind], elapsed)
+    if not outs:
         return None
+    choice = min(best, key=best.get)
+    if kinds[0] in outs and best[choice] > best[kinds[0]] / _MARGIN:
+        choice = kinds[0]
     if not declined:
         with _lock:
-            _plans[key] = best[1]
+            _plans[key] = choice
             while len(_plans) > MAX_PLANS:
                 _plans.popitem(last=False)
-    return best[2]
+    return outs[choice]
 
 
 def clear():

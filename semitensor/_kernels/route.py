@@ -96,7 +96,7 @@ def candidates(A_shape, B_shape, count, side):
     empty): no compiled kernel can beat it by enough to be worth measuring.
     """
     m, n, p, q, g, a, b = sizes(A_shape, B_shape)
-    if _one_gemm(n, p, a, b, side) or count * m * a * q * b == 0:
+    if one_gemm(n, p, a, b, side) or count * m * a * q * b == 0:
         return ("generic",)
     kinds = ["generic", "fused"] + (["blas"] if side == "left" else [])
     if count >= 64:
@@ -105,7 +105,8 @@ def candidates(A_shape, B_shape, count, side):
     return (first,) + tuple(k for k in kinds if k != first)
 
 
-def _one_gemm(n, p, a, b, side):
+def one_gemm(n, p, a, b, side):
+    """True where the product is one GEMM (or outer product) on reshaped views."""
     return n == p or (side == "left" and b == 1) or (side == "right" and a == 1)
 
 
@@ -116,7 +117,7 @@ def choose(A_shape, B_shape, count, side):
     `planner` measures the candidates for products of moderate size.
     """
     m, n, p, q, g, a, b = sizes(A_shape, B_shape)
-    if _one_gemm(n, p, a, b, side):
+    if one_gemm(n, p, a, b, side):
         return "generic"  # one GEMM on reshaped views: nothing to gain
     if side == "right" and b == 1:
         return "generic"  # a GEMMs writing contiguous blocks (rows of q: few entries)
