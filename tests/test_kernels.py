@@ -283,3 +283,25 @@ def test_plan_cache_is_bounded_and_skips_declined_runs(monkeypatch):
     assert out is not None and ("k",) not in planner._plans
     planner.clear()
     assert not planner._plans
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((4100, 1), (1, 3)),  # n = p = 1, short rows: the compiled outer product
+        ((50, 1), (1, 300)),
+        ((700, 30), (1, 4)),  # right p | n with p = 1
+        ((600, 1), (9, 2)),  # left n | p with n = 1
+        ((327, 17), (1, 13)),  # left p | n with p = 1: the general path
+        ((2900, 1), (18, 1)),  # right n | p, n = q = 1: one outer product of vectors
+    ],
+)
+def test_outer_products_match_definition(sa, sb, side, backend):
+    rng = np.random.default_rng(6)
+    A, B = rng.standard_normal(sa), rng.standard_normal(sb)
+    got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
+    assert_close(got, kron_stp(A, B, side))
+    for dtype in ("int64", "complex128", "float32"):
+        Ad, Bd = rand(rng, sa, dtype), rand(rng, sb, dtype)
+        assert_close(semitensor.stp(Ad, Bd, side=side), kron_stp(Ad, Bd, side), dtype)

@@ -17,7 +17,7 @@ import numpy as np
 from . import generic, planner, route
 from .plans import batch_shape
 
-__all__ = ["stp_pair"]
+__all__ = ["stp_pair", "outer"]
 
 
 def stp_pair(xp, A, B, side):
@@ -51,6 +51,19 @@ def stp_pair(xp, A, B, side):
         kind = route.choose(An.shape, Bn.shape, count, side)
     out = run(kind)
     return _generic(xp, A, B, side) if out is None else out
+
+
+def outer(x, y):
+    """Outer product of two 1-d numpy arrays of one dtype by the compiled kernel.
+
+    ``None`` where numba may not run (disabled, unsafe after fork, busy in another
+    thread, or a dtype it lacks): the caller multiplies with numpy instead.
+    """
+    if not route.numba_allowed() or x.dtype.type not in route.NUMBA_DTYPES:
+        return None
+    from . import numba_dense
+
+    return route.run_compiled(numba_dense.outer, x, y)
 
 
 def _generic(xp, A, B, side):
