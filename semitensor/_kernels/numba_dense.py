@@ -113,6 +113,10 @@ def _left_fused_tasks(A, B, NA, NB, m, n, p, q, a, b, kk, ll, T, out, t0, t1, C)
                         out[o + _U(x)] += bv * A[ak + _U(x)]
                 o += _U(b)
             continue
+        if q < 4 and g >= 8:
+            _dots(A, B, abase, bbase, a, b, g, q, kk, ll, C)
+            _place_band(C, 0, T, a, b, q, out, task * a * q * b)
+            continue
         for d in range(D):
             k = _U(kk[d])
             lr = _U(ll[d])
@@ -127,6 +131,67 @@ def _left_fused_tasks(A, B, NA, NB, m, n, p, q, a, b, kk, ll, T, out, t0, t1, C)
                 for j in range(q):
                     C[cb + _U(j)] += av * B[bo + _U(j)]
         _place_band(C, 0, T, a, b, q, out, task * a * q * b)
+
+
+@numba.njit(**_JIT)
+def _left_flat_tasks(A, B, NA, NB, m, n, p, q, a, b, KX, LX, T2, out, t0, t1, C):  # noqa: E501  # pragma: no cover
+    # Bands of short rows (q·b < 32) with few terms: the block entries of a band as one
+    # flat loop per term (KX, LX: A column and B offset of entry (d, j)), the band as
+    # one flat gather (T2: source of every band entry). Loops over rows of a few
+    # entries cost their setup per row (68×9 ⋉ 165×2: a = 55, q·b = 6).
+    g = n // b
+    step_a = 1 if NA > 1 else 0
+    step_b = 1 if NB > 1 else 0
+    size = a * q * b
+    for task in range(t0, t1):
+        r = task // m
+        i = task - r * m
+        abase = _U((r * step_a * m + i) * n)
+        bbase = _U(r * step_b * p * q)
+        for x in range(KX.shape[0]):
+            C[_U(x)] = A[abase + KX[x]] * B[bbase + LX[x]]
+        for c in range(1, g):
+            ao = abase + _U(c * b)
+            bo = bbase + _U(c * a * q)
+            for x in range(KX.shape[0]):
+                C[_U(x)] += A[ao + KX[x]] * B[bo + LX[x]]
+        o = _U(task * size)
+        for x in range(size):
+            out[o + _U(x)] = C[T2[x]]
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _left_flat_par(A, B, NA, NB, m, n, p, q, a, b, KX, LX, T2, out, n_tasks, n_chunks):  # noqa: E501  # pragma: no cover
+    for c in numba.prange(n_chunks):
+        C = np.empty(KX.shape[0], dtype=out.dtype)
+        t0 = c * n_tasks // n_chunks
+        t1 = (c + 1) * n_tasks // n_chunks
+        _left_flat_tasks(A, B, NA, NB, m, n, p, q, a, b, KX, LX, T2, out, t0, t1, C)
+
+
+@numba.njit(**_JIT)
+def _dots(A, B, abase, bbase, a, b, g, q, kk, ll, C):  # pragma: no cover - compiled
+    # Blocks of one band as dot products over c, for rows of q < 4 entries: a loop
+    # over j of one to three entries per (block, term) cost its setup each time
+    # (14×783 ⋉ 928×2: g = 29). Four partial sums hide the add latency.
+    sa = _U(b)
+    sb = _U(a * q)
+    g4 = g - g % 4
+    for d in range(kk.shape[0]):
+        k = abase + _U(kk[d])
+        for j in range(q):
+            x = bbase + _U(ll[d] * q + j)
+            s0 = s1 = s2 = s3 = A[k] * 0
+            for c in range(0, g4, 4):
+                ua = k + _U(c) * sa
+                ub = x + _U(c) * sb
+                s0 += A[ua] * B[ub]
+                s1 += A[ua + sa] * B[ub + sb]
+                s2 += A[ua + _U(2) * sa] * B[ub + _U(2) * sb]
+                s3 += A[ua + _U(3) * sa] * B[ub + _U(3) * sb]
+            for c in range(g4, g):
+                s0 += A[k + _U(c) * sa] * B[x + _U(c) * sb]
+            C[_U(d * q + j)] = (s0 + s1) + (s2 + s3)
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -260,6 +325,8 @@ def left_fused(A3, B3, out3, parallel):
     T = _band_offsets(a, b, q)
     n_tasks = out3.shape[0] * m
     parallel = _threads(parallel)
+    if q * b < 32 and g < 8 and a * q * b <= _FLAT_MAX:
+        return _left_flat(A3, B3, out3, parallel, kk, ll, T, n_tasks)
     args = (_flat(A3), _flat(B3), A3.shape[0], B3.shape[0], m, n, p, q, a, b, kk, ll, T)
     flat = _flat(out3)
     if parallel:
@@ -267,6 +334,25 @@ def left_fused(A3, B3, out3, parallel):
     else:
         C = np.empty(kk.size * q, dtype=out3.dtype)
         _left_fused_tasks(*args, flat, 0, n_tasks, C)
+    return out3
+
+
+# Largest band (a·q·b entries) given a flat gather table: the table is one band.
+_FLAT_MAX = 1 << 16
+
+
+def _left_flat(A3, B3, out3, parallel, kk, ll, T, n_tasks):
+    m, n, p, q, g, a, b = _sizes(A3, B3)
+    j = np.arange(q, dtype=np.uint64)
+    KX = np.repeat(kk.astype(np.uint64), q)
+    LX = (ll.astype(np.uint64)[:, None] * np.uint64(q) + j).reshape(-1)
+    T2 = (T.reshape(a, 1, b) + j[None, :, None]).reshape(-1)
+    args = (_flat(A3), _flat(B3), A3.shape[0], B3.shape[0], m, n, p, q, a, b, KX, LX, T2)
+    if parallel:
+        _left_flat_par(*args, _flat(out3), n_tasks, _chunks(n_tasks, True))
+    else:
+        C = np.empty(KX.size, dtype=out3.dtype)
+        _left_flat_tasks(*args, _flat(out3), 0, n_tasks, C)
     return out3
 
 
