@@ -24,6 +24,7 @@ when `route` picks a kernel: ``import semitensor`` never imports numba.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numba
 import numpy as np
@@ -308,9 +309,36 @@ def _flat(x):
 
 
 def _band_offsets(a, b, q):
+    if a * b <= _CACHED_MAX:
+        return _band_offsets_cached(a, b, q)
+    return _new_band_offsets(a, b, q)
+
+
+def _new_band_offsets(a, b, q):
     T = np.empty(a * b, dtype=np.uint64)
     _offsets(a, b, q, T)
+    T.setflags(write=False)
     return T
+
+
+def _new_flat_tables(a, b, q):
+    kk, ll = left_blocks(a, b)
+    T = _band_offsets(a, b, q)
+    j = np.arange(q, dtype=np.uint64)
+    KX = np.repeat(kk.astype(np.uint64), q)
+    LX = (ll.astype(np.uint64)[:, None] * np.uint64(q) + j).reshape(-1)
+    T2 = (T.reshape(a, 1, b) + j[None, :, None]).reshape(-1)
+    for t in (KX, LX, T2):
+        t.setflags(write=False)
+    return KX, LX, T2
+
+
+# Tables of at most _CACHED_MAX entries (32 KB) are kept for the next product of the
+# same sizes, 64 of each: under 8 MB in all. Building the flat tables cost 11 µs, a
+# third of a 0.2 MB product (68×9 ⋉ 165×2).
+_CACHED_MAX = 4096
+_band_offsets_cached = lru_cache(maxsize=64)(_new_band_offsets)
+_flat_tables_cached = lru_cache(maxsize=64)(_new_flat_tables)
 
 
 def left_fused(A3, B3, out3, parallel):
@@ -326,7 +354,7 @@ def left_fused(A3, B3, out3, parallel):
     n_tasks = out3.shape[0] * m
     parallel = _threads(parallel)
     if q * b < 32 and g < 8 and a * q * b <= _FLAT_MAX:
-        return _left_flat(A3, B3, out3, parallel, kk, ll, T, n_tasks)
+        return _left_flat(A3, B3, out3, parallel, n_tasks)
     args = (_flat(A3), _flat(B3), A3.shape[0], B3.shape[0], m, n, p, q, a, b, kk, ll, T)
     flat = _flat(out3)
     if parallel:
@@ -341,12 +369,10 @@ def left_fused(A3, B3, out3, parallel):
 _FLAT_MAX = 1 << 16
 
 
-def _left_flat(A3, B3, out3, parallel, kk, ll, T, n_tasks):
+def _left_flat(A3, B3, out3, parallel, n_tasks):
     m, n, p, q, g, a, b = _sizes(A3, B3)
-    j = np.arange(q, dtype=np.uint64)
-    KX = np.repeat(kk.astype(np.uint64), q)
-    LX = (ll.astype(np.uint64)[:, None] * np.uint64(q) + j).reshape(-1)
-    T2 = (T.reshape(a, 1, b) + j[None, :, None]).reshape(-1)
+    tables = _flat_tables_cached if a * q * b <= _CACHED_MAX else _new_flat_tables
+    KX, LX, T2 = tables(a, b, q)
     args = (_flat(A3), _flat(B3), A3.shape[0], B3.shape[0], m, n, p, q, a, b, KX, LX, T2)
     if parallel:
         _left_flat_par(*args, _flat(out3), n_tasks, _chunks(n_tasks, True))
