@@ -83,10 +83,18 @@ def test_dense_kernels_equal_array_api_route(
 @pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize(
     "sa,sb",
-    [((41, 13), (3, 44)), ((3, 55), (9, 40)), ((1, 322), (392, 7)), ((12, 27), (55, 13))],
+    [
+        ((41, 13), (3, 44)),
+        ((3, 55), (9, 40)),
+        ((1, 322), (392, 7)),
+        ((12, 27), (55, 13)),
+        ((3, 90), (63, 2)),  # g = 9, q < 4: blocks as dot products
+        ((4, 45), (36, 3)),
+        ((5, 9), (165, 2)),  # q·b < 32, g < 8: the flat band loops
+    ],
 )
 def test_dense_kernels_on_wide_interleaves(sa, sb, side):
-    # b > 4 and q not a multiple of 4: the 4×4 blocks and both remainders
+    # b >= 8 and b < 8, q below and above b: every placement order of a band
     rng = np.random.default_rng(0)
     A, B = rng.standard_normal((1,) + sa), rng.standard_normal((1,) + sb)
     want = kron_stp(A[0], B[0], side)
