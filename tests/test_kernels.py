@@ -39,7 +39,7 @@ def generic_stp(A, B, side):
 
 
 def compiled(kind, A, B, side, parallel):
-    from semitensor._kernels import numba_dense, route
+    from semitensor._kernels import numba_dense, numba_right, route
 
     m, n, p, q, g, a, b = route.sizes(A.shape, B.shape)
     count = max(A.shape[0], B.shape[0])
@@ -47,7 +47,7 @@ def compiled(kind, A, B, side, parallel):
     fn = {
         ("left", "fused"): numba_dense.left_fused,
         ("left", "blas"): numba_dense.left_blas,
-        ("right", "fused"): numba_dense.right_fused,
+        ("right", "fused"): numba_right.right_fused,
     }[side, kind]
     if kind == "blas":  # small tiles, so that tiling over rows and stacks is exercised
         return fn(A, B, out, parallel, tile_bytes=256)

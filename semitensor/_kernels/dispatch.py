@@ -67,9 +67,9 @@ def outer(x, y):
     """
     if not route.numba_allowed() or x.dtype.type not in route.NUMBA_DTYPES:
         return None
-    from . import numba_dense
+    from . import numba_right
 
-    return route.run_compiled(numba_dense.outer, x, y)
+    return route.run_compiled(numba_right.outer, x, y)
 
 
 def _numpy_namespace():
@@ -141,13 +141,14 @@ def _compiled(kind, A, B, side, count):
         out = route.run_compiled(numba_stp.stp_stack, A3, B3, side)
         # The kernel sees two 3-d stacks; the broadcast batch shape is the callers'.
         return None if out is None else out.reshape(tuple(batch) + out.shape[-2:])
-    from . import numba_dense
+    if side == "left":
+        from . import numba_dense
 
-    fn = {
-        ("left", "fused"): numba_dense.left_fused,
-        ("left", "blas"): numba_dense.left_blas,
-        ("right", "fused"): numba_dense.right_fused,
-    }[side, kind]
+        fn = numba_dense.left_fused if kind == "fused" else numba_dense.left_blas
+    else:
+        from . import numba_right
+
+        fn = numba_right.right_fused
     out = np.empty(tuple(batch) + (m * a, q * b), dtype=A.dtype)
     parallel = out.size >= route.PARALLEL_MIN_ENTRIES
     done = route.run_compiled(fn, A3, B3, out.reshape((-1, m * a, q * b)), parallel)
