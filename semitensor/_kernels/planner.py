@@ -3,10 +3,11 @@
 The cost model of `route` was calibrated on a few shapes and picked a slower kernel on
 many others (issue 16: up to 5× on a 500-shape sweep). For a product of moderate size
 whose shape has not been seen, every candidate kernel is run and timed (one to three
-rounds), the fastest's result is returned and its name kept for that shape; later
-products of the same shape run it at once. The first product of a shape therefore
-costs its candidates' rounds (3-9 products); a process that multiplies a shape once
-pays that, a fit or a chain that repeats it does not.
+rounds, the later ones only for kernels within 3× of the best), the fastest's result
+is returned and its name kept for that shape; later products of the same shape run
+it at once. The first product of a shape therefore costs one run of every candidate
+and a few of the best (``bench_stp.py --first-calls``); a process that multiplies a
+shape once pays that, a fit or a chain that repeats it does not.
 
 The cache holds at most ``MAX_PLANS`` keys of a dozen small integers and a short
 string (under 300 bytes each with the dict entry), so it stays under 1.2 MB, and
@@ -34,6 +35,7 @@ _ONE_ROUND_FROM = 1 << 20
 # Another kernel replaces the model's choice only when this much faster: closer
 # timings are noise on a shared machine.
 _MARGIN = 1.1
+_PRUNE = 3.0
 
 _plans: OrderedDict = OrderedDict()
 _lock = threading.Lock()
@@ -72,8 +74,9 @@ def measure(key, kinds, run, entries):
     for kind in kinds:
         if kind not in _warm and run(kind) is not None:
             _warm.add(kind)
+    active = kinds
     for _ in range(rounds):
-        for kind in kinds:
+        for kind in active:
             t0 = time.perf_counter()
             out = run(kind)
             elapsed = time.perf_counter() - t0
@@ -82,6 +85,11 @@ def measure(key, kinds, run, entries):
                 continue
             outs[kind] = out
             best[kind] = min(best[kind], elapsed)
+        # Later rounds only for the close contenders: a kernel 3× slower than the best
+        # cannot win on noise, and rerunning it made first calls cost up to 100 planned
+        # ones (the array-API route of a general left STP can be 30× the best kernel).
+        fastest = min(best.values())
+        active = tuple(k for k in active if best[k] <= _PRUNE * fastest)
     if not outs:
         return None
     choice = min(best, key=best.get)
