@@ -18,6 +18,7 @@ the larger floor) and ``gemm/st`` (fraction of GEMM speed). Modes::
     python benchmarks/bench_stp.py --sweep 500 [--seed 0] [--backend ...] [--threads N]
     python benchmarks/bench_stp.py --tiny      # per-call cost of tiny products
     python benchmarks/bench_stp.py --sweep-numba   # the tiny-stack kernel's crossover
+    python benchmarks/bench_stp.py --first-calls [--sweep N]   # the cost of planning
 
 ``--sweep N`` draws N shapes (seeded): the four divisibility classes in turn, both
 sides, inner sizes 1-4000 (general case: g ≤ 48 and coprime a, b in 2..63), outputs
@@ -29,6 +30,12 @@ naive or over 2× the floor are measured again for 5× as long (same inputs) and
 the least times: on a shared machine a short run only ever errs upwards.
 ``--threads`` limits BLAS, numba and torch threads (threadpoolctl,
 numba.set_num_threads, torch.set_num_threads).
+
+``st`` is timed after one warm-up call, which for a product of 4096 to 2²³ output
+entries is the shape's first and plans it (`semitensor._kernels.planner` times the
+candidate kernels and keeps the fastest); the rounds time the planned kernel, as a fit
+or a chain that repeats the shape sees it. ``--first-calls`` prints, per class, what
+the planning call costs against a planned call.
 """
 
 from __future__ import annotations
@@ -277,6 +284,38 @@ def sweep(be, count, seed, seconds, markdown):
         print(f"  slowest vs naive: {r[0]} {r[1]} {r[7][0]} x {r[7][1]}: naive/st {r[2]:.2f}")
 
 
+def first_calls(be, count, seed, markdown):
+    """Per class: the planning (first) call of a shape against its planned calls.
+
+    Each shape runs once before, so that numba's one-off loading of a kernel (0.1-1 s
+    per kernel and dtype, from its on-disk cache) is not counted as planning.
+    """
+    from semitensor._kernels import planner
+
+    rng = np.random.default_rng(seed + 1)
+    recs = []
+    for cls, side, sa, sb in sweep_shapes(count, seed):
+        A, B = be.rand(rng, sa), be.rand(rng, sb)
+        f = be.wrap(lambda: semitensor.stp(A, B, side=side))
+        f()  # loads (or compiles) the kernels it tries: once per process, not per shape
+        planner.clear()
+        t0 = time.perf_counter()
+        f()
+        first = time.perf_counter() - t0
+        planned = interleaved({"st": f}, 0.02)["st"]
+        recs.append((cls, side, first / planned, first * 1e3))
+    rows = []
+    for cls in CLASSES:
+        for side in ("left", "right"):
+            sel = [r for r in recs if r[0] == cls and r[1] == side]
+            if sel:
+                ratios = [r[2] for r in sel]
+                rows.append([cls, side, str(len(sel)), f"{statistics.median(ratios):.1f}"])
+                rows[-1] += [f"{max(ratios):.1f}", f"{max(r[3] for r in sel):.1f}"]
+    header = ["class", "side", "shapes", "median first/planned", "worst", "slowest first ms"]
+    print_table(header, rows, markdown)
+
+
 TINY = [((2, 4), (4, 1)), ((2, 4096), (2, 1)), ((4, 16), (2, 1)), ((2, 4), (2, 1), (2, 1))]
 
 
@@ -341,6 +380,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tiny", action="store_true", help="per-call cost of tiny products")
     ap.add_argument("--sweep-numba", action="store_true", help="tiny-stack kernel table")
+    ap.add_argument("--first-calls", action="store_true", help="planning call vs planned")
     args = ap.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -358,6 +398,8 @@ def main(argv=None):
             tiny(args.markdown)
         elif args.sweep_numba:
             sweep_numba(args.repeat_seconds, args.markdown)
+        elif args.first_calls:
+            first_calls(be, args.sweep or 100, args.seed, args.markdown)
         elif args.sweep:
             sweep(be, args.sweep, args.seed, args.repeat_seconds, args.markdown)
         else:

@@ -275,8 +275,11 @@ def stp(*arrays, side="left"):
     general left case computes the ``a+b−1`` distinct ``m×q`` blocks once and
     places them; the general right case multiplies the ``a+b−1`` non-empty slice
     pairs. On numpy (and torch CPU tensors that need no gradient) compiled kernels
-    write each output row once where a cost model says they win
-    (docs/benchmarks.md); working memory stays near the output's size. Small 1-d/2-d
+    write each output row once where they win: for outputs of 4096 to 2²³ entries
+    the first product of a shape times the candidate kernels and keeps the fastest
+    for the process (a bounded plan cache, as FFT libraries plan), larger and smaller
+    ones follow a cost model (docs/benchmarks.md); working memory stays near the
+    output's size. Small 1-d/2-d
     numpy operands of one dtype whose inner sizes divide skip the general path's
     validation overhead (a few µs per call). For three or more operands the
     parenthesisation minimising flops plus output writes is chosen by dynamic

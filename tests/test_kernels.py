@@ -5,6 +5,7 @@ Kronecker definition in test_product.py), on random shapes where neither inner s
 divides the other, on stacks, and for every dtype the kernels take.
 """
 
+import math
 import subprocess
 import sys
 import textwrap
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import semitensor
+from tests.conftest import BACKENDS, to_backend
 from tests.test_product import assert_close, kron_stp, rand
 
 try:
@@ -37,7 +39,7 @@ def generic_stp(A, B, side):
 
 
 def compiled(kind, A, B, side, parallel):
-    from semitensor._kernels import numba_dense, route
+    from semitensor._kernels import numba_dense, numba_right, route
 
     m, n, p, q, g, a, b = route.sizes(A.shape, B.shape)
     count = max(A.shape[0], B.shape[0])
@@ -45,7 +47,7 @@ def compiled(kind, A, B, side, parallel):
     fn = {
         ("left", "fused"): numba_dense.left_fused,
         ("left", "blas"): numba_dense.left_blas,
-        ("right", "fused"): numba_dense.right_fused,
+        ("right", "fused"): numba_right.right_fused,
     }[side, kind]
     if kind == "blas":  # small tiles, so that tiling over rows and stacks is exercised
         return fn(A, B, out, parallel, tile_bytes=256)
@@ -81,10 +83,18 @@ def test_dense_kernels_equal_array_api_route(
 @pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize(
     "sa,sb",
-    [((41, 13), (3, 44)), ((3, 55), (9, 40)), ((1, 322), (392, 7)), ((12, 27), (55, 13))],
+    [
+        ((41, 13), (3, 44)),
+        ((3, 55), (9, 40)),
+        ((1, 322), (392, 7)),
+        ((12, 27), (55, 13)),
+        ((3, 90), (63, 2)),  # g = 9, q < 4: blocks as dot products
+        ((4, 45), (36, 3)),
+        ((5, 9), (165, 2)),  # q·b < 32, g < 8: the flat band loops
+    ],
 )
 def test_dense_kernels_on_wide_interleaves(sa, sb, side):
-    # b > 4 and q not a multiple of 4: the 4×4 blocks and both remainders
+    # b >= 8 and b < 8, q below and above b: every placement order of a band
     rng = np.random.default_rng(0)
     A, B = rng.standard_normal((1,) + sa), rng.standard_normal((1,) + sb)
     want = kron_stp(A[0], B[0], side)
@@ -212,3 +222,98 @@ def test_coprime_inner_sizes_with_vector_operands(side):
     rng = np.random.default_rng(1)
     A, B = rng.standard_normal((1, 97)), rng.standard_normal((89, 1))
     assert_close(semitensor.stp(A, B, side=side), kron_stp(A, B, side))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    m=st.integers(1, 40),
+    n=st.integers(1, 30),
+    p=st.integers(1, 30),
+    q=st.integers(1, 40),
+    side=st.sampled_from(["left", "right"]),
+    backend=st.sampled_from(BACKENDS),
+    seed=seeds,
+)
+def test_planned_products_match_definition(m, n, p, q, side, backend, seed):
+    # Outputs of >= 4096 entries are planned: every candidate kernel runs on the first
+    # call of a shape (its result must be the product whichever wins), the second call
+    # runs the stored plan.
+    from semitensor._kernels import planner
+
+    rng = np.random.default_rng(seed)
+    A, B = rng.standard_normal((m, n)), rng.standard_normal((p, q))
+    want = kron_stp(A, B, side)
+    planner.clear()
+    for _ in range(2):
+        got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
+        assert_close(got, want)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [((300, 20), (15, 30)), ((2, 200, 17), (2, 1, 9)), ((1000, 192), (3, 1)), ((9, 30), (11, 7))],
+)
+def test_every_candidate_kernel_at_planned_sizes(sa, sb, side, monkeypatch):
+    # each kernel the planner may pick, forced in turn, at sizes the planner measures
+    from semitensor._kernels import planner, route
+
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal(sa), rng.standard_normal(sb)
+    As = A.reshape((-1,) + sa[-2:])
+    Bs = np.broadcast_to(B, A.shape[:-2] + sb[-2:]).reshape((-1,) + sb[-2:])
+    want = np.stack([kron_stp(a, b, side) for a, b in zip(As, Bs)])
+    want = want.reshape(A.shape[:-2] + want.shape[-2:])
+    kinds = route.candidates(A.shape, B.shape, math.prod(A.shape[:-2]), side)
+    for backend in BACKENDS:
+        # torch CPU tensors may also take numpy's array-API route on shared memory
+        for kind in kinds + (("host",) if backend == "torch" else ()):
+            monkeypatch.setattr(planner, "lookup", lambda key, kind=kind: kind)
+            got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
+            assert type(got).__module__.split(".")[0] == backend
+            assert_close(got, want)
+
+
+def test_plan_cache_is_bounded_and_skips_declined_runs(monkeypatch):
+    from semitensor._kernels import planner
+
+    planner.clear()
+    monkeypatch.setattr(planner, "MAX_PLANS", 5)
+    rng = np.random.default_rng(4)
+    for q in range(40, 52):
+        A, B = rng.standard_normal((30, 20)), rng.standard_normal((15, q))
+        assert_close(semitensor.stp(A, B), kron_stp(A, B))
+    assert len(planner._plans) == 5
+    # a kernel that declines (the compiled kernels busy in another thread) is not timed
+    calls = []
+
+    def run(kind):
+        calls.append(kind)
+        return None if kind == "fused" else np.zeros(1)
+
+    out = planner.measure(("k",), ("generic", "fused"), run, 1 << 20)
+    assert out is not None and ("k",) not in planner._plans
+    planner.clear()
+    assert not planner._plans
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [
+        ((4100, 1), (1, 3)),  # n = p = 1, short rows: the compiled outer product
+        ((50, 1), (1, 300)),
+        ((700, 30), (1, 4)),  # right p | n with p = 1
+        ((600, 1), (9, 2)),  # left n | p with n = 1
+        ((327, 17), (1, 13)),  # left p | n with p = 1: the general path
+        ((2900, 1), (18, 1)),  # right n | p, n = q = 1: one outer product of vectors
+    ],
+)
+def test_outer_products_match_definition(sa, sb, side, backend):
+    rng = np.random.default_rng(6)
+    A, B = rng.standard_normal(sa), rng.standard_normal(sb)
+    got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
+    assert_close(got, kron_stp(A, B, side))
+    for dtype in ("int64", "complex128", "float32"):
+        Ad, Bd = rand(rng, sa, dtype), rand(rng, sb, dtype)
+        assert_close(semitensor.stp(Ad, Bd, side=side), kron_stp(Ad, Bd, side), dtype)

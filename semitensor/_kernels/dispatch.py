@@ -1,8 +1,9 @@
-"""Run one two-operand STP: a numba kernel on host memory where `route` picks one.
+"""Run one two-operand STP: a numba kernel on host memory where it wins.
 
 numpy arrays, and torch CPU tensors that need no gradient (shared memory through
 ``Tensor.numpy()``, so torch in gives torch out at no copy), go to the compiled
-kernels when the cost model says they win; everything else (autograd, accelerators,
+kernels when they win: measured once per shape for products of moderate size
+(`planner`), by the cost model of `route` otherwise; everything else (autograd, accelerators,
 dtypes numba lacks, stacks that broadcast both ways) takes the array-API kernels of
 `generic`, which compute the same product.
 """
@@ -13,23 +14,77 @@ import math
 
 import numpy as np
 
-from . import generic, route
+from . import generic, planner, route
 from .plans import batch_shape
 
-__all__ = ["stp_pair"]
+__all__ = ["stp_pair", "outer"]
 
 
 def stp_pair(xp, A, B, side):
     """``A ⋉ B`` (``side="left"``) or ``A ⋊ B`` of two arrays sharing one dtype."""
     host = _host_views(A, B)
-    if host is not None and route.numba_allowed():
-        An, Bn, back = host
-        count = math.prod(batch_shape(An.shape[:-2], Bn.shape[:-2]))
-        kind = route.choose(An.shape, Bn.shape, count, side)
-        if kind != "generic":
-            out = _compiled(kind, An, Bn, side, count)
+    if host is None or not route.numba_allowed():
+        return _generic(xp, A, B, side)
+    An, Bn, back = host
+    count = math.prod(batch_shape(An.shape[:-2], Bn.shape[:-2]))
+    m, n, p, q, g, a, b = route.sizes(An.shape, Bn.shape)
+    entries = count * m * a * q * b
+    if route.one_gemm(n, p, a, b, side) or entries == 0:
+        return _generic(xp, A, B, side)
+
+    def run(kind):
+        if kind == "generic":
+            return _generic(xp, A, B, side)
+        if kind == "host":  # torch CPU tensors through numpy's array-API kernels
+            return back(_generic(_numpy_namespace(), An, Bn, side))
+        out = _compiled(kind, An, Bn, side, count)
+        return None if out is None else back(out)
+
+    if planner.plannable(entries):
+        key = (side, An.shape, Bn.shape, An.dtype.str, back is _identity)
+        kind = planner.lookup(key)
+        if kind is None:
+            kinds = route.candidates(An.shape, Bn.shape, count, side)
+            if back is not _identity:
+                # torch's array-API route ran 4.5× slower than numpy's on the same
+                # memory at 1115×1210 ⋉ 121×7 (and 60× at 152×19 ⋉ 50×3)
+                kinds += ("host",)
+            out = planner.measure(key, kinds, run, entries)
             if out is not None:
-                return back(out)
+                return out
+            kind = "generic"
+    else:
+        kind = route.choose(An.shape, Bn.shape, count, side)
+    out = run(kind)
+    return _generic(xp, A, B, side) if out is None else out
+
+
+def outer(x, y):
+    """Outer product of two 1-d numpy arrays of one dtype by the compiled kernel.
+
+    ``None`` where numba may not run (disabled, unsafe after fork, busy in another
+    thread, or a dtype it lacks): the caller multiplies with numpy instead.
+    """
+    if not route.numba_allowed() or x.dtype.type not in route.NUMBA_DTYPES:
+        return None
+    from . import numba_right
+
+    return route.run_compiled(numba_right.outer, x, y)
+
+
+def _numpy_namespace():
+    global _NP
+    if _NP is None:
+        import array_api_compat
+
+        _NP = array_api_compat.array_namespace(np.empty(0))
+    return _NP
+
+
+_NP = None
+
+
+def _generic(xp, A, B, side):
     kernel = generic.stp_left if side == "left" else generic.stp_right
     return kernel(xp, A, B)
 
@@ -86,13 +141,14 @@ def _compiled(kind, A, B, side, count):
         out = route.run_compiled(numba_stp.stp_stack, A3, B3, side)
         # The kernel sees two 3-d stacks; the broadcast batch shape is the callers'.
         return None if out is None else out.reshape(tuple(batch) + out.shape[-2:])
-    from . import numba_dense
+    if side == "left":
+        from . import numba_dense
 
-    fn = {
-        ("left", "fused"): numba_dense.left_fused,
-        ("left", "blas"): numba_dense.left_blas,
-        ("right", "fused"): numba_dense.right_fused,
-    }[side, kind]
+        fn = numba_dense.left_fused if kind == "fused" else numba_dense.left_blas
+    else:
+        from . import numba_right
+
+        fn = numba_right.right_fused
     out = np.empty(tuple(batch) + (m * a, q * b), dtype=A.dtype)
     parallel = out.size >= route.PARALLEL_MIN_ENTRIES
     done = route.run_compiled(fn, A3, B3, out.reshape((-1, m * a, q * b)), parallel)

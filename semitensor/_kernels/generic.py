@@ -180,7 +180,9 @@ def stp_right(xp, A, B):
         return xp.reshape(_mm(Aw, B), batch + (m, b * q))
     if b == 1:  # n | p: out[α·m+i, j] = Σ_k A[i, k] B[α·n+k, j]
         B4 = xp.reshape(B, _batch(B) + (a, n, q))
-        if n == 1:  # outer products: elementwise, where GEMMs with K = 1 ran 5× slower
+        if n == 1 and q == 1:  # one outer product B ⊗ A of two vectors (a×m)
+            out = B4[..., :, 0, :] * xp.matrix_transpose(A)  # (..., a, m)
+        elif n == 1:  # outer products: elementwise, where GEMMs with K = 1 ran 5× slower
             out = A[..., None, :, :] * B4  # (..., a, m, q)
         elif isinstance(A, np.ndarray) or min(m, q) >= _RIGHT_BATCHED_MIN_MQ:
             out = A[..., None, :, :] @ B4  # (..., a, m, q)

@@ -14,20 +14,20 @@ import numba
 import numpy as np
 
 from .plans import left_blocks, right_blocks
+from .route import PARALLEL_MIN_ENTRIES
 
 __all__ = ["stp_stack"]
 
 
-@numba.njit(cache=True, parallel=True)
-def _left_stack(A, B, a, b, g, kk, ll, zero, out):  # pragma: no cover - compiled
-    n_out = out.shape[0]
+@numba.njit(cache=True, nogil=True)
+def _left_stack(A, B, a, b, g, kk, ll, zero, out, r0, r1):  # pragma: no cover - compiled
     m = A.shape[1]
     q = B.shape[2]
     # 0 for an unbatched operand shared by the whole stack (ints, so that numba
     # does not unify the index with prange's unsigned counter into a float).
     step_a = 1 if A.shape[0] > 1 else 0
     step_b = 1 if B.shape[0] > 1 else 0
-    for r in numba.prange(n_out):
+    for r in range(r0, r1):
         ra = r * step_a
         rb = r * step_b
         for i in range(m):
@@ -47,16 +47,15 @@ def _left_stack(A, B, a, b, g, kk, ll, zero, out):  # pragma: no cover - compile
                         out[r, i * a + al, j * b + be] = acc
 
 
-@numba.njit(cache=True, parallel=True)
-def _right_stack(A, B, blocks, zero, out):  # pragma: no cover - compiled
-    n_out = out.shape[0]
+@numba.njit(cache=True, nogil=True)
+def _right_stack(A, B, blocks, zero, out, r0, r1):  # pragma: no cover - compiled
     m, n = A.shape[1], A.shape[2]
     p, q = B.shape[1], B.shape[2]
     # 0 for an unbatched operand shared by the whole stack (ints, so that numba
     # does not unify the index with prange's unsigned counter into a float).
     step_a = 1 if A.shape[0] > 1 else 0
     step_b = 1 if B.shape[0] > 1 else 0
-    for r in numba.prange(n_out):
+    for r in range(r0, r1):
         ra = r * step_a
         rb = r * step_b
         for blk in range(blocks.shape[0]):
@@ -70,6 +69,29 @@ def _right_stack(A, B, blocks, zero, out):  # pragma: no cover - compiled
                     for s in range(lo, hi):
                         acc += A[ra, i, s - al * n] * B[rb, s - be * p, j]
                     out[r, al * m + i, be * q + j] = acc
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _left_par(A, B, a, b, g, kk, ll, zero, out, n_chunks):  # pragma: no cover - compiled
+    n = out.shape[0]
+    for c in numba.prange(n_chunks):
+        _left_stack(A, B, a, b, g, kk, ll, zero, out, c * n // n_chunks, (c + 1) * n // n_chunks)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _right_par(A, B, blocks, zero, out, n_chunks):  # pragma: no cover - compiled
+    n = out.shape[0]
+    for c in numba.prange(n_chunks):
+        _right_stack(A, B, blocks, zero, out, c * n // n_chunks, (c + 1) * n // n_chunks)
+
+
+def _n_chunks(out):
+    # One thread: the serial body (a parallel region on one thread runs its loops
+    # several times slower); small stacks stay serial too (waking threads costs more).
+    threads = numba.get_num_threads()
+    if threads == 1 or out.size < PARALLEL_MIN_ENTRIES:
+        return 1
+    return min(out.shape[0], 4 * threads)
 
 
 def stp_stack(A, B, side):
@@ -93,9 +115,17 @@ def stp_stack(A, B, side):
     if side == "left":
         kk, ll = left_blocks(a, b)
         out = np.empty((count, m * a, q * b), dtype=A.dtype)
-        _left_stack(A3, B3, a, b, g, kk, ll, zero, out)
+        chunks = _n_chunks(out)
+        if chunks == 1:
+            _left_stack(A3, B3, a, b, g, kk, ll, zero, out, 0, count)
+        else:
+            _left_par(A3, B3, a, b, g, kk, ll, zero, out, chunks)
     else:
         blocks = np.array(right_blocks(n, p), dtype=np.int64)
         out = np.zeros((count, m * a, q * b), dtype=A.dtype)
-        _right_stack(A3, B3, blocks, zero, out)
+        chunks = _n_chunks(out)
+        if chunks == 1:
+            _right_stack(A3, B3, blocks, zero, out, 0, count)
+        else:
+            _right_par(A3, B3, blocks, zero, out, chunks)
     return out.reshape(tuple(batch) + out.shape[1:])

@@ -89,13 +89,35 @@ def sizes(A_shape, B_shape):
     return m, n, p, q, g, p // g, n // g
 
 
+def candidates(A_shape, B_shape, count, side):
+    """Kernels that can win for one product, the cost model's choice first.
+
+    ``("generic",)`` alone where the product is one GEMM on reshaped views (or
+    empty): no compiled kernel can beat it by enough to be worth measuring.
+    """
+    m, n, p, q, g, a, b = sizes(A_shape, B_shape)
+    if one_gemm(n, p, a, b, side) or count * m * a * q * b == 0:
+        return ("generic",)
+    kinds = ["generic", "fused"] + (["blas"] if side == "left" else [])
+    if count >= 64:
+        kinds.append("stack")
+    first = choose(A_shape, B_shape, count, side)
+    return (first,) + tuple(k for k in kinds if k != first)
+
+
+def one_gemm(n, p, a, b, side):
+    """True where the product is one GEMM (or outer product) on reshaped views."""
+    return n == p or (side == "left" and b == 1) or (side == "right" and a == 1)
+
+
 def choose(A_shape, B_shape, count, side):
     """Kernel for one product: ``"generic"``, ``"stack"``, ``"fused"`` or ``"blas"``.
 
-    ``count`` is the number of products in the (broadcast) stack.
+    ``count`` is the number of products in the (broadcast) stack. The model's guess;
+    `planner` measures the candidates for products of moderate size.
     """
     m, n, p, q, g, a, b = sizes(A_shape, B_shape)
-    if n == p or (side == "left" and b == 1) or (side == "right" and a == 1):
+    if one_gemm(n, p, a, b, side):
         return "generic"  # one GEMM on reshaped views: nothing to gain
     if side == "right" and b == 1:
         return "generic"  # a GEMMs writing contiguous blocks (rows of q: few entries)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dispatch import stp_pair
+from .dispatch import outer, stp_pair
 from .guards import check_fits
 from .plans import batch_shape
 
@@ -99,24 +99,40 @@ def _pair(A, B, side):
     m, n = A.shape
     p, q = B.shape
     if n == p:
-        return A * B if n == 1 else A @ B
+        return _outer(A[:, 0], B[0]) if n == 1 else A @ B
     if n == 0 or p == 0:
         return None
     if n % p == 0:  # p | n
         b = n // p
         if side == "right":  # one GEMM on a view, as on the general path, at any size
             Aw = A.reshape(m * b, p)
-            return (Aw * B if p == 1 else Aw @ B).reshape(m, b * q)
-        if m * q * b > SMALL_ENTRIES:
-            return None
+            return (_outer(Aw[:, 0], B[0]) if p == 1 else Aw @ B).reshape(m, b * q)
+        if m * q * b > SMALL_ENTRIES or (p == 1 and m * q * b >= _OUTER_MIN):
+            return None  # the general path; p = 1 there: elementwise or compiled
         # out[i, j·b+γ] = Σ_k A[i, k·b+γ] B[k, j]
         return np.matmul(B.T, A.reshape(m, p, b)).reshape(m, q * b)
     if p % n == 0:  # n | p
         a = p // n
         if side == "left":  # out[i·a+α, j] = Σ_k A[i, k] B[k·a+α, j]: one GEMM, any size
             Bw = B.reshape(n, a * q)
-            return (A * Bw if n == 1 else A @ Bw).reshape(m * a, q)
-        if m * a * q > SMALL_ENTRIES:
+            return (_outer(A[:, 0], Bw[0]) if n == 1 else A @ Bw).reshape(m * a, q)
+        if m * a * q > SMALL_ENTRIES or (n == 1 and m * a * q >= _OUTER_MIN):
             return None
         return np.matmul(A, B.reshape(a, n, q)).reshape(a * m, q)
     return None
+
+
+# From this many entries an outer product goes to the compiled kernel: numpy's
+# broadcasting multiply ran 2-7× the cost of filling the output (one inner loop per
+# row; slower than the naive route's GEMM at 5333×9 ⋊ 1×85). Below, the kernel's call
+# overhead is more than the whole product.
+_OUTER_MIN = 1 << 12
+
+
+def _outer(x, y):
+    """``x ⊗ y`` as an ``len(x)×len(y)`` matrix: compiled, or elementwise if small."""
+    if x.shape[0] * y.shape[0] >= _OUTER_MIN:
+        out = outer(x, y)
+        if out is not None:
+            return out
+    return x[:, None] * y[None, :]
