@@ -17,7 +17,7 @@ import numpy as np
 from . import generic, planner, route
 from .plans import batch_shape
 
-__all__ = ["stp_pair", "outer"]
+__all__ = ["stp_pair", "outer", "numpy_namespace"]
 
 
 def stp_pair(xp, A, B, side):
@@ -36,7 +36,7 @@ def stp_pair(xp, A, B, side):
         if kind == "generic":
             return _generic(xp, A, B, side)
         if kind == "host":  # torch CPU tensors through numpy's array-API kernels
-            return back(_generic(_numpy_namespace(), An, Bn, side))
+            return back(_generic(numpy_namespace(), An, Bn, side))
         out = _compiled(kind, An, Bn, side, count)
         return None if out is None else back(out)
 
@@ -72,7 +72,8 @@ def outer(x, y):
     return route.run_compiled(numba_right.outer, x, y)
 
 
-def _numpy_namespace():
+def numpy_namespace():
+    """Numpy's array-API namespace (array-api-compat), imported once."""
     global _NP
     if _NP is None:
         import array_api_compat

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dispatch import outer, stp_pair
+from .dispatch import numpy_namespace, outer, stp_pair
 from .guards import check_fits
 from .plans import batch_shape
 
@@ -80,19 +80,7 @@ def _two(A, B, dtype, side):
     except ValueError:
         return None
     check_fits(A, B)
-    return stp_pair(_numpy_namespace(), A, B, side)
-
-
-def _numpy_namespace():
-    global _NP
-    if _NP is None:
-        import array_api_compat
-
-        _NP = array_api_compat.array_namespace(np.empty(0))
-    return _NP
-
-
-_NP = None
+    return stp_pair(numpy_namespace(), A, B, side)
 
 
 def _pair(A, B, side):
