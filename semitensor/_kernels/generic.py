@@ -117,9 +117,11 @@ def stp_left(xp, A, B):
     # Many positions: all blocks in one batched GEMM, then one indexed copy per output
     # row (α) or column (β) offset, whichever is fewer: min(a, b) launches, O(a+b)
     # indices, no a·b table (which for 1×9973 ⋉ 9967×1 was a 0.8 GB plan).
-    Ak = xp.take(A4, xp.asarray(kidx, device=dev), axis=-1)  # (..., m, g, D)
+    # The plan's index arrays are read-only (cached); torch warns on wrapping those, so
+    # the (a+b−1)-entry copies are what it gets.
+    Ak = xp.take(A4, xp.asarray(kidx.copy(), device=dev), axis=-1)  # (..., m, g, D)
     Ak = xp.permute_dims(Ak, _perm(Ak.ndim, (-1, -3, -2)))  # (..., D, m, g)
-    Bl = xp.take(B4, xp.asarray(lidx, device=dev), axis=-2)  # (..., g, D, q)
+    Bl = xp.take(B4, xp.asarray(lidx.copy(), device=dev), axis=-2)  # (..., g, D, q)
     Bl = xp.permute_dims(Bl, _perm(Bl.ndim, (-2, -3, -1)))  # (..., D, g, q)
     C = Ak @ Bl  # (..., D, m, q)
     if a <= b:
