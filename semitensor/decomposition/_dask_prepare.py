@@ -17,7 +17,14 @@ import numpy as np
 from .._kernels.dask_blocks import check_known_chunks
 from ._prepare import _LARGEST, _SMALLEST
 
-__all__ = ["GATHER_ENTRIES", "prepare_dask", "check_client", "worker_memory", "frob_error"]
+__all__ = [
+    "GATHER_ENTRIES",
+    "prepare_dask",
+    "refuse_in_memory_options",
+    "check_client",
+    "worker_memory",
+    "frob_error",
+]
 
 #: Intermediate results up to this many entries (32 MB of float64) are gathered to
 #: the client and the fit goes on there in numpy; larger ones stay on the workers.
@@ -64,6 +71,17 @@ def worker_memory():
         return None  # a local scheduler named in the config ("threads", "sync", ...)
     limits = [w.get("memory_limit") for w in client.scheduler_info()["workers"].values()]
     return sum(limits) if limits and all(limits) else None
+
+
+def refuse_in_memory_options(fname, *, mask=None, validation_mask=None, linesearch=False):
+    """TypeError for the keywords that only in-memory fits take, given with a dask array."""
+    if linesearch is not False:
+        raise TypeError(f"{fname}: linesearch is not supported for dask arrays yet; leave it False")
+    if mask is not None or validation_mask is not None:
+        raise TypeError(
+            f"{fname}: mask= and validation_mask= are not supported for dask arrays yet; "
+            "fit a numpy array, or give the missing entries a value"
+        )
 
 
 def prepare_dask(tensor, min_ndim=2):

@@ -158,16 +158,11 @@ def str_decompose(
     """
     if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
         from ._dask_chains import str_decompose_dask
+        from ._dask_prepare import refuse_in_memory_options
 
-        if linesearch is not False:
-            raise TypeError(
-                "str_decompose: linesearch is not supported for dask arrays yet; leave it False"
-            )
-        if mask is not None or validation_mask is not None:
-            raise TypeError(
-                "str_decompose: mask= and validation_mask= are not supported for dask "
-                "arrays yet; fit a numpy array, or give the missing entries a value"
-            )
+        refuse_in_memory_options(
+            "str_decompose", mask=mask, validation_mask=validation_mask, linesearch=linesearch
+        )
         return str_decompose_dask(
             tensor, ranks, t, side=side, init=init, method=method, n_iter_max=n_iter_max,
             tol=tol, eps=eps, n_restarts=n_restarts, warmup=warmup,
