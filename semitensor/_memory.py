@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-__all__ = ["host_memory", "check_allocation"]
+__all__ = ["check_allocation"]
 
 
 def _physical_memory():
@@ -24,11 +24,6 @@ def _physical_memory():
 
 
 _MEMORY = _physical_memory()
-
-
-def host_memory():
-    """Bytes of physical memory of this machine (``None`` where it cannot be read)."""
-    return _MEMORY
 
 
 def _itemsize(dtype):

@@ -49,7 +49,7 @@ def _ranks(fmt, modes, r, t):
     return bonds, t
 
 
-def _candidates(fmt, cls, module, in_shape, out_shape, t):
+def _candidates(fmt, cls, in_shape, out_shape, t):
     """``[(n_params, ranks, t)]`` for the layer, by increasing uniform rank (meta probes)."""
     modes = [s for pair in zip(in_shape, out_shape) for s in pair]
     n_in, n_out = math.prod(in_shape), math.prod(out_shape)
@@ -166,7 +166,7 @@ def compress_model(
             entry["skipped"] = f"weight has fewer than min_params={min_params} entries"
         else:
             in_shape, out_shape = _shapes(m, d)
-            cands = _candidates(fmt, cls, m, in_shape, out_shape, t)
+            cands = _candidates(fmt, cls, in_shape, out_shape, t)
             plans.append((entry, m, in_shape, out_shape, cands))
     fixed = report.params_before - sum(e["params_before"] for e, *_ in plans)
 
