@@ -13,20 +13,12 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import replace
 
-from ..tenalg import stp_mode_dot
+from ..formats.sttu import STTuTensor
 from ._stopping import exact_level, logger, settled
 from .fitinfo import FitInfo
 
 __all__ = ["fit_masked_sttu"]
-
-
-def _reconstruct(prob, core, factors):
-    y = core
-    for m, u in enumerate(factors):
-        y = stp_mode_dot(y, u, m, side=prob.side)
-    return y
 
 
 def fit_masked_sttu(prob, mask, ranks, n_iter_max, tol, callback, level):
@@ -43,18 +35,17 @@ def fit_masked_sttu(prob, mask, ranks, n_iter_max, tol, callback, level):
     norm_obs = math.sqrt(float(xp.vecdot(xp.reshape(x, (-1,)), xp.reshape(x, (-1,)))))
     n_modes = x.ndim
     k = [r // tn for r, tn in zip(ranks, prob.t)]
-    factors = [replace(prob, x=filled).subspace(filled, n, k[n]) for n in range(n_modes)]
+    factors = [prob.subspace(filled, n, k[n]) for n in range(n_modes)]
     info = FitInfo(method="hooi")
     exact = exact_level(prob.dtype_eps)
     info.stop_reason = "n_iter_max"
     for it in range(0, n_iter_max + 1):
         if it > 0:  # one structured HOOI sweep on the filled tensor
-            p = replace(prob, x=filled)
             for n in range(n_modes):
-                y, _ = p.project(filled, factors, [m for m in range(n_modes) if m != n])
-                factors[n] = p.subspace(y, n, k[n])
+                y, _ = prob.project(filled, factors, [m for m in range(n_modes) if m != n])
+                factors[n] = prob.subspace(y, n, k[n])
         core, _ = prob.project(filled, factors, range(n_modes))
-        approx = _reconstruct(prob, core, factors)
+        approx = STTuTensor(core, list(factors), prob.t, prob.side).to_tensor()
         diff = xp.where(mask, x - approx, xp.zeros((), dtype=x.dtype))
         err = math.sqrt(float(xp.vecdot(xp.reshape(diff, (-1,)), xp.reshape(diff, (-1,)))))
         err = err / norm_obs if norm_obs > 0 else 0.0
