@@ -101,10 +101,15 @@ def _right_grams(cores):
     return g
 
 
-def one_core_sweep(x, cores, norm_sq):
-    """One ALS sweep (as `Sweeper.one_core_sweep`); updates ``cores``, returns the error."""
+def one_core_sweep(x, cores, norm_sq, cached=None):
+    """One ALS sweep (as `Sweeper.one_core_sweep`); updates ``cores``, returns the error.
+
+    ``cached``: whether ``L_1`` may be kept (`_cache_fits`, computed here when None);
+    it depends on the shapes only, so a fit decides it once.
+    """
     n = len(cores)
-    cached = _cache_fits(x.shape, cores[0])
+    if cached is None:
+        cached = _cache_fits(x.shape, cores[0])
     grams = _right_grams(cores)
     left, gl = x, None
     for k in range(n):
@@ -271,9 +276,10 @@ def _fit(x, cores, s, norm_x, wrap):
         return cores, info
     info.stop_reason = "n_iter_max"
     bar = SweepBar(s.verbose, s.n_iter_max, s.name)
+    cached = _cache_fits(x.shape, cores[0])  # shapes only: one cluster query per fit
     try:
         for it in range(1, s.n_iter_max + 1):
-            err = one_core_sweep(x, cores, norm_x**2)
+            err = one_core_sweep(x, cores, norm_x**2, cached)
             if err < _EXACT_CHECK:
                 err = ring_error(x, cores, norm_x)
             info.errors.append(err)
