@@ -179,8 +179,10 @@ def sttu_decompose(
     (4, 4, 2)
     """
     if is_dask(tensor):  # chunk-wise passes, small objects on the client (numpy)
+        from ._dask_prepare import refuse_in_memory_options
         from ._dask_sttu import sttu_decompose_dask
 
+        refuse_in_memory_options("sttu_decompose", mask=mask)
         return sttu_decompose_dask(
             tensor, ranks, t, side=side, method=method, n_iter_max=n_iter_max, tol=tol,
             eps=eps, random_state=random_state, verbose=verbose, callback=callback,

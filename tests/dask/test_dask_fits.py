@@ -192,3 +192,16 @@ def test_worker_memory_is_the_sum_of_the_limits_on_a_cluster_only(cluster):
         assert len(limits) == 2 and worker_memory() == sum(limits) > 0
         with dask.config.set(scheduler="threads"):
             assert worker_memory() is None
+
+
+def test_masks_on_dask_are_refused_by_every_fit():
+    # sttu_decompose ignored mask= on a dask array and fitted every entry.
+    x = da.from_array(np.random.default_rng(0).random((4, 6, 8)), chunks=(2, 6, 8))
+    mask = np.ones(x.shape, dtype=bool)
+    for fit, ranks in (
+        (st.sttu_decompose, [2, 2, 2]),
+        (st.stt_decompose, 2),
+        (st.str_decompose, 2),
+    ):
+        with pytest.raises(TypeError, match="mask= and validation_mask= are not supported"):
+            fit(x, ranks, 2, mask=mask)
