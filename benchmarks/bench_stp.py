@@ -47,6 +47,7 @@ the planning call costs against a planned call.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import time
@@ -273,12 +274,8 @@ def sweep(be, count, seed, seconds, markdown, records=None):
     header += ["median st/floor", "worst st/floor", "> 2x", "> 3x"]
     print_table(header, rows, markdown)
     if records:
-        import json
-
         with open(records, "w") as fh:
-            json.dump(
-                [list(r[:7]) + [[list(r[7][0]), list(r[7][1])], r[8], r[9]] for r in recs], fh
-            )
+            json.dump(recs, fh)  # tuples become lists: the same records, field for field
     fl = [r[3] for r in recs]
     fr = [r[8] for r in recs]
     div = [r[4] for r in recs if r[0] != "general" and r[6] <= 8 and be.dtype == "float64"]
