@@ -45,6 +45,10 @@ class Ring:
         self.norm_sq = vdot(self.xp, self.x, self.x)
         self.cores = [contig(c) for c in cores]
 
+    def to_tensor(self, cores):
+        """The full tensor of ``cores`` (used by `exact_error`)."""
+        return ring_to_tensor(cores)
+
     # -- caches built from the current cores ---------------------------------------
     def right_chains(self, cores=None, lowest=1):
         """``C[k][a_0, a_k, (i_k…i_{N−1})] = (H_k ⋯ H_{N−1})[a_k, ·, a_0]``, k ≥ lowest."""
@@ -201,14 +205,24 @@ class Sweeper:
         left, gl = None, None
         for k in range(n):
             b = b0 if k == 0 and b0 is not None else self._rhs(k, 1, left, chains)
-            gram = _block_gram(xp, gl, grams[k + 1])
-            h, scalars = self._solve(b, gram, error=k == n - 1)
+            gram = self._core_gram(k, gl, grams[k + 1])
+            h, scalars = self._solve_core(k, b, gram, error=k == n - 1)
             ring.cores[k] = h
             if k == n - 1:
                 return self._rel(*scalars)
             left = self._advance(k, left, h)
-            gl = _gram_step_left(xp, _eye_gram(xp, h) if gl is None else gl, h)
+            gl = self._gram_after(k, _eye_gram(xp, h) if gl is None else gl, h)
         raise AssertionError("unreachable: the loop returns at its last core")
+
+    # Hooks of a one-core update (`_structured.StructuredSweeper` projects them).
+    def _core_gram(self, k, gl, gr):
+        return _block_gram(self.xp, gl, gr)
+
+    def _solve_core(self, k, b, gram, error):
+        return self._solve(b, gram, error=error)
+
+    def _gram_after(self, k, gl, h):
+        return _gram_step_left(self.xp, gl, h)
 
     def error_of(self, cores):
         """``(error, known)`` of other ``cores``: one right chain, one contraction with X.
@@ -334,7 +348,7 @@ def exact_error(ring):
     total = 0.0
     for lo in range(0, size0, step):
         hi = min(size0, lo + step)
-        diff = ring_to_tensor([cores[0][:, lo:hi, :], *cores[1:]]) - x[lo:hi, ...]
+        diff = ring.to_tensor([cores[0][:, lo:hi, :], *cores[1:]]) - x[lo:hi, ...]
         total += vdot(xp, diff, diff)
     return math.sqrt(total / ring.norm_sq)
 

@@ -31,6 +31,7 @@ from ._progress import SweepBar
 from ._ring_als import Ring, Sweeper, exact_error, largest_merged_block, two_core_cost_ratio
 from ._starts import balanced_start, random_ring, tr_svd
 from ._stopping import exact_level, logger, out_of_reach, settled, stopped_early
+from ._structured import StructuredRing, StructuredSweeper, random_structured, structured_tr_svd
 from .fitinfo import FitInfo
 
 __all__ = ["fit_ring", "fit_tensor_ring", "DEFAULT_WARMUP"]
@@ -103,7 +104,16 @@ def _warmup_fits(shape, ranks):
     return work <= max(math.prod(shape), _SMALL_WORK)
 
 
-def fit_ring(tensor, cores, settings, *, wrap=None):
+def _ring_of(tensor, cores, structure):
+    """The ring state and its sweeper: plain, or structured (per-core ``t``)."""
+    if structure is None:
+        ring = Ring(tensor, cores)
+        return ring, Sweeper(ring)
+    ring = StructuredRing(tensor, cores, *structure)
+    return ring, StructuredSweeper(ring)
+
+
+def fit_ring(tensor, cores, settings, *, wrap=None, structure=None):
     """Fit a tensor ring to ``tensor`` from starting ``cores`` (one- and two-core ALS).
 
     Parameters
@@ -119,6 +129,9 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
         ``verbose`` and ``name`` are used.
     wrap : callable, optional
         Maps a list of ring cores to the object handed to the callback.
+    structure : (ts, side), optional
+        The cores are the compact ``G_k`` of ``G_k ⊗ I_{ts[k]}`` (`_structured`):
+        one-core sweeps only.
 
     Returns
     -------
@@ -130,8 +143,7 @@ def fit_ring(tensor, cores, settings, *, wrap=None):
     s = settings
     clock = time.perf_counter
     t0 = clock()
-    ring = Ring(tensor, cores)
-    sweeper = Sweeper(ring)
+    ring, sweeper = _ring_of(tensor, cores, structure)
     level = logging.INFO if s.verbose else logging.DEBUG
     err = exact_error(ring)
     info = FitInfo(method="als", errors=[err], times=[clock() - t0])
@@ -160,7 +172,8 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
     """The sweeps of `fit_ring` after its start, until a stopping rule holds."""
     errors = info.errors
     ranks = [c.shape[0] for c in ring.cores] + [ring.cores[0].shape[0]]
-    policy = _Warmup(s.warmup if ring.n > 2 else 0, ring.shape, ranks)
+    two_core = ring.n > 2 and not isinstance(sweeper, StructuredSweeper)
+    policy = _Warmup(s.warmup if two_core else 0, ring.shape, ranks)
     info.stop_reason = "n_iter_max"
     one_core, chains = 0, None
     for it in range(1, s.n_iter_max + 1):
@@ -245,7 +258,7 @@ def _extrapolate(sweeper, before, err, step):
     return err, None, "one-core"
 
 
-def fit_tensor_ring(tensor, ranks, settings, *, wrap=None):
+def fit_tensor_ring(tensor, ranks, settings, *, wrap=None, structure=None):
     """Fit a tensor ring of ranks ``ranks`` to ``tensor``: start, ALS, restarts.
 
     Parameters
@@ -257,8 +270,8 @@ def fit_tensor_ring(tensor, ranks, settings, *, wrap=None):
         ``method`` (``"svd"`` returns the TR-SVD start), ``init`` (``"svd"``,
         ``"random"`` or a list of ring cores, used by the first fit; later restarts
         start from random cores), ``n_restarts`` and what `fit_ring` uses.
-    wrap
-        As `fit_ring`.
+    wrap, structure
+        As `fit_ring` (``ranks`` are then the full bonds).
 
     Returns
     -------
@@ -270,10 +283,10 @@ def fit_tensor_ring(tensor, ranks, settings, *, wrap=None):
         returns to that state (`fit_ring`), so ``len(info.errors) == info.n_iter + 1``.
     """
     with small_blas(tensor):
-        return _fit_tensor_ring(tensor, ranks, settings, wrap)
+        return _fit_tensor_ring(tensor, ranks, settings, wrap, structure)
 
 
-def _fit_tensor_ring(tensor, ranks, settings, wrap):
+def _fit_tensor_ring(tensor, ranks, settings, wrap, structure):
     s = settings
     xp = array_api_compat.array_namespace(tensor)
     tensor = contig(tensor)
@@ -283,14 +296,19 @@ def _fit_tensor_ring(tensor, ranks, settings, wrap):
         if restart == 0 and not isinstance(s.init, str):
             start = balanced_start(like_tensor(s.init, tensor), norm)
         elif restart == 0 and s.init == "svd":
-            start = tr_svd(tensor, ranks, s.rng)
-        else:
+            if structure is None:
+                start = tr_svd(tensor, ranks, s.rng)
+            else:
+                start = structured_tr_svd(tensor, ranks, *structure, s.rng)
+        elif structure is None:
             start = random_ring(tensor.shape, ranks, s.rng, scale=norm, like=tensor)
+        else:
+            start = random_structured(tensor.shape, ranks, structure[0], s.rng, norm, tensor)
         if s.method == "svd":
-            err = exact_error(Ring(tensor, start))
+            err = exact_error(_ring_of(tensor, start, structure)[0])
             info = FitInfo(method="svd", converged=True, stop_reason="closed_form", errors=[err])
             return start, info
-        cores, info = fit_ring(tensor, start, s, wrap=wrap)
+        cores, info = fit_ring(tensor, start, s, wrap=wrap, structure=structure)
         if best is None or info.rel_error < best[1].rel_error:
             best = (cores, info)
         if info.stop_reason == "callback":

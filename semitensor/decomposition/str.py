@@ -21,6 +21,7 @@ from ..formats.chain import (
 )
 from ..formats.str import STRTensor
 from ._masked_fit import MaskedData, take_mask
+from ._per_core import per_core_t, refuse_per_core, str_per_core
 from ._prepare import (
     cast_cores,
     check_bond_list,
@@ -74,8 +75,11 @@ def str_decompose(
         The bond sizes ``R_0, R_1, …, R_{N−1}`` (an int for all bonds), each a
         positive multiple of ``t``. ``None``: chosen from ``eps``.
     t : int or list of int, default 2
-        The STP factor, uniform over the cores other than the full one (a list must
-        repeat one value).
+        The STP factor of the cores other than the full one: one for all, a list of
+        ``N − 1`` (those cores in mode order; ``full_core`` must then be given), or a
+        list of ``N`` (one per mode, the full core's entry unused). Different values
+        fit fixed ranks by one-core ALS (see
+        `~semitensor.decomposition.stt.stt_decompose`, "A t per core").
     side : {"left", "right"}, default "left"
     method : {"als", "svd"}, default "als"
         ``"als"``: alternating least squares on the equivalent ring; ``"svd"``: the
@@ -108,9 +112,10 @@ def str_decompose(
     TypeError
         For arguments of the wrong kind.
     ValueError
-        For an order below 2, NaN/Inf entries, ranks that ``t`` does not divide, a
-        non-uniform ``t``, both or neither of ``ranks`` and ``eps``, or an ``init``
-        that does not match.
+        For an order below 2, NaN/Inf entries, ranks that ``t`` does not divide,
+        both or neither of ``ranks`` and ``eps``, an ``init`` that does not match, or
+        a ``t`` per core with ``eps``, a mask, an int ``warmup`` above 0 or a dask
+        array.
 
     Warns
     -----
@@ -126,6 +131,13 @@ def str_decompose(
     two-core warm-up, one-core ALS), and its error is the error of a TR with ranks
     ``R/t``. The STR's first core then stores ``t²`` times more numbers than
     needed; `STRTensor.compact` returns the smaller exact ring.
+
+    **A t per core.** Different ``t_k`` make the STR the ring of the full bonds
+    with cores ``G_k ⊗ I_{t_k}``; its modes are rotated so the full core comes
+    first, and the fit is the structured one-core ALS of
+    `~semitensor.decomposition.stt.stt_decompose`. The full core then matters: it
+    is no longer a partial trace in disguise, and ``"auto"`` picks the placement
+    with the fewest parameters among those the bonds allow.
 
     **Backend and dtype.** As for `~semitensor.decomposition.stt.stt_decompose`:
     the fit runs in the input's library and on its device, in float64, and the
@@ -172,7 +184,11 @@ def str_decompose(
     tensor, mask, held = take_mask(tensor, mask, validation_mask)
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
-    t = check_uniform_t(t, n - 1, "core other than the full one", "str_decompose")
+    per_mode = isinstance(t, (list, tuple)) and len(t) == n
+    what = "mode" if per_mode else "core other than the full one"
+    per_core = per_core_t(t, n if per_mode else n - 1, what)
+    if per_core is None:
+        t = check_uniform_t(t, n if per_mode else n - 1, what, "str_decompose")
     side = check_side(side)
     full = check_full_core(full_core, n)
     settings = check_settings(
@@ -189,6 +205,12 @@ def str_decompose(
         warmup=warmup,
         linesearch=linesearch,
     )
+    if per_core is not None:
+        refuse_per_core(
+            "str_decompose", per_core, eps=eps, mask=mask, validation_mask=held, warmup=warmup
+        )
+        prepared = (xp, x, out_dtype, device, scale)
+        return str_per_core(prepared, ranks, per_core, side, settings, init, full)
     bonds = check_bond_list(ranks, n, t, settings.eps, f"bond sizes R_0..R_{n - 1}")
     check_bonds_useful(bonds, tuple(x.shape), t, ring=True)
     shape = tuple(x.shape)

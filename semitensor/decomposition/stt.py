@@ -17,6 +17,7 @@ from .._validation import check_side
 from ..formats.chain import ring_to_stt, stt_core_shapes, stt_ring_ranks, stt_to_ring
 from ..formats.stt import STTTensor
 from ._masked_fit import MaskedData, take_mask
+from ._per_core import per_core_t, refuse_per_core, stt_per_core
 from ._prepare import (
     cast_cores,
     check_bond_list,
@@ -112,8 +113,10 @@ def stt_decompose(
         The bond sizes ``R_1, …, R_{N−1}`` of the STT (an int for all bonds), each a
         positive multiple of ``t`` when ``N > 2``. ``None``: chosen from ``eps``.
     t : int or list of int, default 2
-        The STP factor, uniform over the interior cores (a list must repeat one
-        value). Ignored when ``N = 2``.
+        The STP factor of the interior cores: one for all, or a list of ``N − 2``
+        (one per interior core; each bond is then a multiple of the ``t`` of the
+        cores it joins, and the fit is one-core ALS with fixed ranks: see Notes).
+        Ignored when ``N = 2``.
     side : {"left", "right"}, default "left"
     method : {"als", "svd"}, default "als"
         ``"als"``: alternating least squares on the tensor-ring equivalent; ``"svd"``:
@@ -178,8 +181,9 @@ def stt_decompose(
         For arguments of the wrong kind.
     ValueError
         For an order below 2, NaN/Inf entries, ranks that ``t`` does not divide,
-        a non-uniform ``t``, both or neither of ``ranks`` and ``eps``, an ``init``
-        that does not match, or ``method="svd"`` with an ``init`` other than "svd".
+        both or neither of ``ranks`` and ``eps``, an ``init`` that does not match,
+        ``method="svd"`` with an ``init`` other than "svd", or a ``t`` per core with
+        ``eps``, a mask, an int ``warmup`` above 0 or a dask array.
 
     Warns
     -----
@@ -262,6 +266,16 @@ def stt_decompose(
     and 4^6. Harder: with ``N = 4`` and ``R_1 > I_1`` (e.g. 4×6×6×4, ``R=8``)
     recovery is unreliable (5 of 30).
 
+    **A t per core.** With different ``t_k`` the STT is no smaller ring; it is the
+    train of the full bonds ``R_k`` with cores ``G_k ⊗ I_{t_k}``, and the fit runs
+    one-core ALS on it with every update projected on that structure (exact least
+    squares per core, the error never rises; ``G ⊗ I`` is never formed). The
+    two-core warm-up would break the structure, so there is none, and recovery of
+    exact instances is much less reliable than with one ``t``. Measured on 20
+    seeds, recovered with one fit and with ``n_restarts=5``: 6×8×8×6 at ``R = 4``,
+    ``t = (2, 1)``: 14 and 20; 4×5×6×5×4 at ``R = (4, 8, 8, 4)``, ``t = (2, 4, 2)``:
+    9 and 20; 6×9×8×6 at ``R = 6``, ``t = (3, 2)``: 0 and 0. Use ``n_restarts``.
+
     Cost per one-core sweep: about ``4·|X|·R_1`` flops plus lower-order terms
     (the tensor is contracted once from the left per sweep).
 
@@ -300,7 +314,9 @@ def stt_decompose(
     tensor, mask, held = take_mask(tensor, mask, validation_mask)
     xp, x, out_dtype, device, scale = prepare_tensor(tensor)
     n = x.ndim
-    t = check_uniform_t(t, max(n - 2, 0), "interior core", "stt_decompose")
+    per_core = per_core_t(t, max(n - 2, 0), "interior core")
+    if per_core is None:
+        t = check_uniform_t(t, max(n - 2, 0), "interior core", "stt_decompose")
     t_fit = 1 if n == 2 else t  # two cores: no interior core, t plays no part
     side = check_side(side)
     settings = check_settings(
@@ -317,6 +333,12 @@ def stt_decompose(
         warmup=warmup,
         linesearch=linesearch,
     )
+    if per_core is not None:
+        refuse_per_core(
+            "stt_decompose", per_core, eps=eps, mask=mask, validation_mask=held, warmup=warmup
+        )
+        prepared = (xp, x, out_dtype, device, scale)
+        return stt_per_core(prepared, ranks, per_core, side, settings, init)
     bonds = check_bond_list(ranks, n - 1, t_fit, settings.eps, f"bond sizes R_1..R_{n - 1}")
     check_bonds_useful(bonds, tuple(x.shape), t_fit)
     shape = tuple(x.shape)

@@ -157,7 +157,7 @@ def test_fit_refusals():
         str_decompose(x, [2, 3, 2], 2)
     with pytest.raises(ValueError, match=r"list of 3 \(bond sizes R_0..R_2\); got 2"):
         str_decompose(x, [2, 2], 2)
-    with pytest.raises(ValueError, match="fits a uniform t only"):
+    with pytest.raises(ValueError, match="a t per core .* needs full_core given"):
         str_decompose(x, 4, [2, 1])
     with pytest.raises(ValueError, match="give ranks .* or eps; got neither"):
         str_decompose(x, None, 2)

@@ -213,7 +213,11 @@ def test_torch_autograd_through_result():
         (dict(ranks=[4, 4]), ValueError, r"list of 3 \(bond sizes R_1..R_3\); got 2"),
         (dict(ranks=0), ValueError, r"ranks must be a positive integer; got 0"),
         (dict(ranks=2.5), TypeError, r"ranks must be an int, a list of ints or None"),
-        (dict(ranks=4, t=[2, 4]), ValueError, r"fits a uniform t only; got t=\[2, 4\]"),
+        (
+            dict(ranks=[4, 2, 4], t=[2, 4]),
+            ValueError,
+            r"ranks\[1\] = 2 joins cores with t = 2 and 4, so it must be a multiple of .* 4",
+        ),
         (dict(ranks=4, t=[2]), ValueError, r"one entry per interior core \(2\); got 1"),
         (dict(ranks=4, method="hosvd"), ValueError, r"method must be 'als' or 'svd'"),
         (dict(ranks=4, init="zeros"), ValueError, r"init must be 'svd', 'random' or an STTTensor"),

@@ -1,0 +1,189 @@
+"""STT and STR fits with a ``t`` per core (`_structured`): the parts the two share.
+
+`~semitensor.decomposition.stt.stt_decompose` and
+`~semitensor.decomposition.str.str_decompose` fit a uniform ``t`` on the smaller ring
+of SPEC §4; with different ``t_k`` no such ring exists and they come here: a one-core
+ALS on the full-bond ring with structured cores. What that engine cannot do is
+refused with a message that says so: the two-core warm-up (an int ``warmup`` above
+0; ``"auto"`` runs none), masks, an ``eps`` rank search and dask arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import replace
+
+from .._validation import check_rank_list, check_t
+from ..formats.str import STRTensor, ring_order
+from ..formats.stt import STTTensor
+from ._linalg import on
+from ._prepare import cast_cores, check_init, frobenius_norm, like_tensor
+from ._rank_search import check_bonds_useful
+from ._ring_fit import fit_tensor_ring
+from ._stopping import warn_unconverged
+from .fitinfo import FitInfo
+
+__all__ = ["per_core_t", "refuse_per_core", "bond_multiples", "stt_per_core", "str_per_core"]
+
+
+def per_core_t(t, count, what):
+    """``t`` as a tuple of ``count`` ints when it varies, else None (the uniform route)."""
+    if isinstance(t, numbers.Integral) or count == 0:
+        return None
+    ts = check_t(t, count, what)
+    return ts if len(set(ts)) > 1 else None
+
+
+def refuse_per_core(fname, ts, *, eps, mask, validation_mask, warmup):
+    """ValueError for the options a per-core ``t`` fit does not take (see the module)."""
+    given = [
+        ("eps (a rank search)", eps is not None),
+        ("mask", mask is not None),
+        ("validation_mask", validation_mask is not None),
+        (f"warmup={warmup!r} (the two-core sweeps break G ⊗ I_t)",
+         not isinstance(warmup, str) and warmup != 0),
+    ]  # fmt: skip
+    names = [name for name, on in given if on]
+    if names:
+        raise ValueError(
+            f"{fname} with a t per core (t={list(ts)}) fits fixed ranks by one-core ALS "
+            f"and does not take {', '.join(names)}; give one t for every core to use them"
+        )
+
+
+def bond_multiples(ts, cyclic):
+    """What each bond must be a multiple of: the lcm of the ``t`` of the cores it joins.
+
+    ``ts`` lists one factor per core in chain order (1 for a full core); bond ``k``
+    joins core ``k − 1`` and core ``k`` (``cyclic``: bond 0 joins the last and the
+    first; else the bonds are ``1..N−1``).
+    """
+    n = len(ts)
+    lo = 0 if cyclic else 1
+    return [math.lcm(ts[k - 1], ts[k]) for k in range(lo, n)]
+
+
+def check_per_core_bonds(ranks, ts, cyclic, what):
+    """Validated bonds for a per-core ``t`` (each a multiple of `bond_multiples`)."""
+    mult = bond_multiples(ts, cyclic)
+    bonds = check_rank_list(ranks, len(mult), what)
+    lo = 0 if cyclic else 1
+    for j, (r, m) in enumerate(zip(bonds, mult)):
+        k = j + lo
+        if r % m:
+            raise ValueError(
+                f"ranks[{j}] = {r} joins cores with t = {ts[k - 1]} and {ts[k]}, so it must "
+                f"be a multiple of their lcm, {m}"
+            )
+    return bonds
+
+
+def str_modes(t, n, full_core, bonds, shape, fname):
+    """``(full_core, t per mode)`` of a per-core STR fit.
+
+    ``t`` lists the cores other than the full one (``N − 1`` entries, ``full_core``
+    given) or every mode (``N``, the full core's entry unused); ``full_core=None``
+    (``"auto"``) takes the mode whose full core has the fewest parameters among those
+    the bonds allow.
+    """
+    if len(t) == n - 1:
+        if full_core is None:
+            raise ValueError(
+                f"{fname}: a t per core ({n - 1} entries, the cores other than the full "
+                "one) needs full_core given; or give one t per mode (N entries) with "
+                "full_core='auto'"
+            )
+        rest = [k for k in range(n) if k != full_core]
+        by_mode = dict(zip(rest, t))
+        by_mode[full_core] = 1
+        return full_core, by_mode
+    by_mode = dict(enumerate(t))
+    candidates = [full_core] if full_core is not None else range(n)
+    best = None
+    for m in candidates:
+        ts = [1 if k == m else by_mode[k] for k in range(n)]
+        if any(bonds[k] % math.lcm(ts[k - 1], ts[k]) for k in range(n)):
+            continue
+        params = sum(bonds[k] * shape[k] * bonds[(k + 1) % n] // ts[k] ** 2 for k in range(n))
+        if best is None or params < best[0]:
+            best = (params, m)
+    if best is None:
+        raise ValueError(
+            f"{fname}: ranks {list(bonds)} suit no placement of the full core with "
+            f"t={list(t)}: each bond must be a multiple of the t of the cores it joins"
+        )
+    m = best[1]
+    by_mode[m] = 1
+    return m, by_mode
+
+
+def _fit(xp, x, ranks, ts, side, settings, wrap):
+    """The structured ring fit, or zeros for a zero tensor; returns ``(cores, info)``."""
+    if frobenius_norm(xp, x) == 0.0:
+        n = len(ts)
+        shapes = [(ranks[k] // ts[k], x.shape[k], ranks[k + 1] // ts[k]) for k in range(n)]
+        zeros = [xp.zeros(s, **on(x)) for s in shapes]
+        info = FitInfo(method=settings.method, converged=True, stop_reason="exact", errors=[0.0])
+        return zeros, info
+    return fit_tensor_ring(x, ranks, settings, wrap=wrap, structure=(tuple(ts), side))
+
+
+def stt_per_core(prepared, ranks, ts, side, settings, init):
+    """`stt_decompose` with a ``t`` per interior core: the STT is its structured ring.
+
+    Its ring has the full bonds ``(1, R_1, …, R_{N−1}, 1)`` and the STT's own cores.
+    """
+    xp, x, out_dtype, _, scale = prepared
+    n, shape = x.ndim, tuple(x.shape)
+    chain_t = (1, *ts, 1)
+    bonds = check_per_core_bonds(ranks, chain_t, False, f"bond sizes R_1..R_{n - 1}")
+    check_bonds_useful(bonds, shape, max(ts))
+    check_init(init, STTTensor, settings, shape=shape, bonds=bonds, t=ts, side=side)
+    if isinstance(init, STTTensor):
+        settings = replace(settings, init=like_tensor(init.cores, x))
+
+    def wrap(cores):
+        return STTTensor(cast_cores(xp, cores, out_dtype, scale), ts, side)
+
+    cores, info = _fit(xp, x, [1, *bonds, 1], chain_t, side, settings, wrap)
+    warn_unconverged(info, "stt_decompose", settings.n_iter_max, settings.tol, stacklevel=4)
+    result = wrap(cores)
+    result.info = info
+    return result
+
+
+def str_per_core(prepared, ranks, t, side, settings, init, full_core):
+    """`str_decompose` with a ``t`` per core: the fit runs on the ring from the full core.
+
+    The tensor's modes are rotated so that the full core comes first (`ring_order`);
+    the ring has the full bonds and the STR's own cores in that order.
+    """
+    xp, x, out_dtype, _, scale = prepared
+    n, shape = x.ndim, tuple(x.shape)
+    bonds = check_rank_list(ranks, n, f"bond sizes R_0..R_{n - 1}")
+    m, by_mode = str_modes(t, n, full_core, bonds, shape, "str_decompose")
+    mode_t = [by_mode[k] for k in range(n)]
+    check_per_core_bonds(bonds, mode_t, True, f"bond sizes R_0..R_{n - 1}")
+    check_bonds_useful(bonds, shape, max(mode_t), ring=True)
+    ts = tuple(by_mode[k] for k in range(n) if k != m)
+    check_init(init, STRTensor, settings, shape=shape, bonds=bonds, t=ts, side=side)
+    order = ring_order(m, n)
+    if isinstance(init, STRTensor):
+        if init.full_core != m:
+            raise ValueError(f"init has full_core={init.full_core}; the fit places it on {m}")
+        settings = replace(settings, init=like_tensor([init.cores[k] for k in order], x))
+    xr = xp.permute_dims(x, order) if m else x
+
+    def wrap(chain):
+        cores = [None] * n
+        for j, k in enumerate(order):
+            cores[k] = chain[j]
+        return STRTensor(cast_cores(xp, cores, out_dtype, scale), ts, side, m)
+
+    ranks = [bonds[k] for k in order] + [bonds[m]]
+    chain, info = _fit(xp, xr, ranks, [mode_t[k] for k in order], side, settings, wrap)
+    warn_unconverged(info, "str_decompose", settings.n_iter_max, settings.tol, stacklevel=4)
+    result = wrap(chain)
+    result.info = info
+    return result
