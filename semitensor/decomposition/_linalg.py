@@ -59,15 +59,17 @@ def solve_spd(m, b):
 
 
 def _solve_spd_numpy(m, b):
-    try:
-        c, low = scipy.linalg.cho_factor(m, check_finite=False)
+    # LAPACK's potrf/potrs directly (what cho_factor/cho_solve call, same rounding):
+    # SciPy's wrappers cost about 120 µs a solve, a fifth of a one-core sweep on the
+    # 29k-entry COVID-19 tensor (1.7 ms a sweep at ring ranks 4).
+    potrf, potrs = scipy.linalg.get_lapack_funcs(("potrf", "potrs"), (m, b))
+    c, info = potrf(m, lower=False, clean=False)
+    if info == 0:
         d = np.abs(np.diag(c))
         if d.min() ** 2 > 1e-14 * d.max() ** 2:
-            y = scipy.linalg.cho_solve((c, low), b, check_finite=False)
-            if np.all(np.isfinite(y)):
+            y, info = potrs(c, b, lower=False)
+            if info == 0 and np.all(np.isfinite(y)):
                 return y
-    except np.linalg.LinAlgError:
-        pass
     return scipy.linalg.lstsq(m, b, cond=1e-13, check_finite=False)[0]
 
 
