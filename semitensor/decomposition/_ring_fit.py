@@ -52,13 +52,16 @@ _COST_RATIO = 12.0
 _CHEAP_FLOPS = 2e7
 # Working sets below this many float64 entries (32 MB) never block the warm-up.
 _SMALL_WORK = 1 << 22
+# One-core sweeps between a warm-up that found nothing and its one retry.
+_RETRY_AFTER = 10
 
 
 class _Warmup:
     """When the fit runs a two-core sweep instead of a one-core sweep.
 
     An int ``n``: exactly ``n`` two-core sweeps first (0: none). ``"auto"`` (the
-    default): up to `DEFAULT_WARMUP` two-core sweeps first, where they can pay:
+    default): up to `DEFAULT_WARMUP` two-core sweeps first, and once more later
+    (`ended`), where they can pay:
 
     * only where a two-core sweep costs at most `_COST_RATIO` one-core sweeps by the
       flop model `two_core_cost_ratio` (3-9 on the small exact problems where the
@@ -88,10 +91,32 @@ class _Warmup:
         ):
             self.left = 0
         self.best = None  # (error, cores) of the best state since the warm-up began
+        self.retry_at = None  # the sweep of the one retry (auto mode), once scheduled
+        self.retried = False
 
     def remember(self, err, cores):
         if self.best is None or err < self.best[0]:
             self.best = (err, list(cores))
+
+    def ended(self, it):
+        """The warm-up is over: in auto mode, retry it once, later, from ALS's state.
+
+        From the TR-SVD start the two-core sweeps sometimes lead nowhere (measured on
+        random exact STRs, 6×8×8×6, t = 2, R = 8: seeds 25 and 68 of 100, which
+        one-core ALS then left at errors 0.17 and 0.26); the same five sweeps run from
+        the state of 10 one-core sweeps recover both to rounding level. So the retry
+        comes `_RETRY_AFTER` one-core sweeps later, or when ALS settles before that;
+        on real data it is abandoned like the first (`_ABANDON`), after one bond.
+        """
+        if self.auto and not self.retried:
+            self.retry_at = it + _RETRY_AFTER
+
+    def retry(self, it, settled_now):
+        """Whether to start the retry's two-core sweeps now (then they are scheduled)."""
+        if self.retry_at is None or self.retried or not (settled_now or it >= self.retry_at):
+            return False
+        self.retried, self.left, self.best = True, DEFAULT_WARMUP, None
+        return True
 
 
 def _warmup_fits(shape, ranks):
@@ -175,7 +200,7 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
     two_core = ring.n > 2 and not isinstance(sweeper, StructuredSweeper)
     policy = _Warmup(s.warmup if two_core else 0, ring.shape, ranks)
     info.stop_reason = "n_iter_max"
-    one_core, chains = 0, None
+    one_core, chains, since_two = 0, None, 2
     for it in range(1, s.n_iter_max + 1):
         two = policy.left > 0
         if two:
@@ -183,6 +208,7 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
             policy.remember(errors[-1], ring.cores)
             policy.left -= 1
             info.two_core_sweeps += 1
+            info.two_core_at.append(it)
             abandon = _ABANDON * policy.best[0] if policy.auto else None
             err = sweeper.two_core_sweep(s.rng, abort_above=abandon)
             if err is None or (abandon is not None and err > abandon):
@@ -196,6 +222,8 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
                 # made in the wrong metric): continue from that state instead.
                 err, ring.cores = policy.best[0], list(policy.best[1])
                 kind = "two-core, worse than before: reverted"
+            if policy.left == 0:
+                policy.ended(it)
         else:
             before = list(ring.cores)
             err = sweeper.one_core_sweep(chains)
@@ -221,10 +249,15 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
         )
         if stopped_early(info, it, err, stop_by_callback, _EXACT, s.stop_at):
             break
-        if not two and (
-            settled(_settle_view(errors, s.extrapolate), s.tol)
-            or (s.stop_at is not None and out_of_reach(errors, s.stop_at))
-        ):
+        if two:
+            since_two = 0
+            continue
+        since_two += 1
+        # The rule reads rates of one-core decreases only (two after a two-core sweep).
+        done = since_two >= 2 and settled(_settle_view(errors, s.extrapolate), s.tol)
+        if policy.retry(it, done):
+            continue
+        if done or (s.stop_at is not None and out_of_reach(errors, s.stop_at)):
             info.converged, info.stop_reason = True, "tol"
             break
     return ring.cores, info

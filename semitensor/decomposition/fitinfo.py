@@ -34,6 +34,9 @@ class FitInfo:
     two_core_sweeps : int
         How many of the ``n_iter`` sweeps were two-core (warm-up) sweeps, kept or
         reverted (ring fits only).
+    two_core_at : list of int
+        Which sweeps those were (``errors[k]`` follows sweep ``k``): the warm-up's
+        first ones, and with ``warmup="auto"`` its one retry later in the fit.
     ranks_used : tuple or None
         The ranks chosen when ``eps`` picked them (``None`` when they were given).
     held_out_errors : list of float
@@ -54,6 +57,7 @@ class FitInfo:
     ranks_used: tuple | None = None
     times: list = field(default_factory=list)
     two_core_sweeps: int = 0
+    two_core_at: list = field(default_factory=list)
     held_out_errors: list = field(default_factory=list)
     best_iter: int | None = None
 
