@@ -170,7 +170,12 @@ def fit_ring(tensor, cores, settings, *, wrap=None, structure=None):
     t0 = clock()
     ring, sweeper = _ring_of(tensor, cores, structure)
     level = logging.INFO if s.verbose else logging.DEBUG
-    err = exact_error(ring)
+    # The start's error from the Gram estimate (a third of a sweep, and its chains
+    # start the first sweep) unless it is small enough to cancel: the reconstruction
+    # took 0.43 s of a 1.6 s eps search on china.jpg at ring ranks 16.
+    err, known = sweeper.error_of(ring.cores)
+    if err < _EXACT_CHECK:
+        err, known = exact_error(ring), None
     info = FitInfo(method="als", errors=[err], times=[clock() - t0])
 
     def stop_by_callback(it, err):
@@ -188,19 +193,19 @@ def fit_ring(tensor, cores, settings, *, wrap=None, structure=None):
         return ring.cores, info
     bar = SweepBar(s.verbose, s.n_iter_max, s.name)
     try:
-        return _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0)
+        return _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0, known)
     finally:
         bar.close()
 
 
-def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0):
+def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0, chains):
     """The sweeps of `fit_ring` after its start, until a stopping rule holds."""
     errors = info.errors
     ranks = [c.shape[0] for c in ring.cores] + [ring.cores[0].shape[0]]
     two_core = ring.n > 2 and not isinstance(sweeper, StructuredSweeper)
     policy = _Warmup(s.warmup if two_core else 0, ring.shape, ranks)
     info.stop_reason = "n_iter_max"
-    one_core, chains, since_two = 0, None, 2
+    one_core, since_two = 0, 2
     for it in range(1, s.n_iter_max + 1):
         two = policy.left > 0
         if two:
