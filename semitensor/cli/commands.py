@@ -259,7 +259,8 @@ def cmd_decompose(args):
     ranks = None if args.ranks is None else _int_list(args.ranks, "--ranks")
     t = _int_list(args.t, "--t")
     check_eps(args.eps, "--eps")
-    check_tol(args.tol, "--tol")
+    if args.tol is not None:  # else the fitting function's own default
+        check_tol(args.tol, "--tol")
     check_positive_int(args.n_iter_max, "--n-iter-max")
     check_nonnegative_int(args.seed, "--seed")
     check_output(args.output, args.force)
@@ -279,6 +280,8 @@ def cmd_decompose(args):
         x = read_tensor(args.input, args.key, finite=False)
     mask = None if lazy else read_mask(args.mask, x, args.missing)
     options = {} if mask is None else {"mask": mask}
+    if args.tol is not None:
+        options["tol"] = args.tol
     if args.full_core is not None:
         if name != "str":
             raise InputError(f"--full-core applies to --format str only; got --format {name}")
@@ -298,7 +301,6 @@ def cmd_decompose(args):
                     side=args.side,
                     eps=args.eps,
                     n_iter_max=args.n_iter_max,
-                    tol=args.tol,
                     random_state=args.seed,
                     callback=progress.fit_callback,
                     **options,

@@ -86,7 +86,9 @@ def build_parser():
         help="str only: the mode of the full core (default auto: the fewest parameters)",
     )
     dec.add_argument("--n-iter-max", type=int, default=100, help="maximum sweeps (100)")
-    dec.add_argument("--tol", type=float, default=1e-8, help="stopping tolerance (1e-8)")
+    dec.add_argument(
+        "--tol", type=float, default=None, help="stopping tolerance (the function's: 1e-3)"
+    )
     dec.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
     dec.add_argument(
         "--missing",
