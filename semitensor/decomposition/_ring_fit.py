@@ -204,6 +204,8 @@ def _sweeps(ring, sweeper, s, info, stop_by_callback, bar, level, clock, t0, cha
     ranks = [c.shape[0] for c in ring.cores] + [ring.cores[0].shape[0]]
     two_core = ring.n > 2 and not isinstance(sweeper, StructuredSweeper)
     policy = _Warmup(s.warmup if two_core else 0, ring.shape, ranks)
+    # An eps search refits at growing ranks from warm starts: no retry there.
+    policy.retried = s.stop_at is not None
     info.stop_reason = "n_iter_max"
     one_core, since_two = 0, 2
     for it in range(1, s.n_iter_max + 1):

@@ -49,3 +49,19 @@ def test_ring_to_tensor_matches_tensorly():
     rng = np.random.default_rng(11)
     cores = random_ring((3, 4, 2), [2, 3, 4, 2], rng)
     np.testing.assert_allclose(ring_to_tensor(cores), tr_to_tensor(cores), atol=1e-12)
+
+
+def test_small_blas_limits_blas_to_one_thread_inside_only():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from semitensor.decomposition._linalg import small_blas
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):  # so that one is a change
+        before = blas_threads()
+        for _ in range(2):  # the controller is made once and reused
+            with small_blas(np.ones((4, 4))):
+                assert all(n == 1 for n in blas_threads())
+            assert blas_threads() == before
