@@ -44,7 +44,7 @@ def refuse_per_core(fname, ts, *, eps, mask, validation_mask, warmup):
         (f"warmup={warmup!r} (the two-core sweeps break G ⊗ I_t)",
          not isinstance(warmup, str) and warmup != 0),
     ]  # fmt: skip
-    names = [name for name, on in given if on]
+    names = [name for name, present in given if present]
     if names:
         raise ValueError(
             f"{fname} with a t per core (t={list(ts)}) fits fixed ranks by one-core ALS "
