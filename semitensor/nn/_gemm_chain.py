@@ -148,20 +148,22 @@ def _make_function():
     return InputsFirst
 
 
-def inputs_first(x2, ring, modes, knee=64.0, write=16.0):
+def inputs_first(x2, ring, modes, knee=64.0, write=16.0, variant=None):
     """``x2 (B, I_1·I_2)`` through the four ring cores, both inputs first: ``(B, O_1·O_2)``.
 
     The cheapest of the four chains by `chain_costs` at a nominal batch of
     `_NOMINAL_BATCH` rows (the choice depends on the ranks and modes only, so that a
     trace or a compiled graph holds for every batch), as one `torch.autograd.Function`
-    call.
+    call; ``variant`` ``(rotate, reflect)`` forces one (tests).
     """
     global _Function
     if _Function is None:
         _Function = _make_function()
-    ranks = [core.shape[0] for core in ring]
-    costs = chain_costs(_NOMINAL_BATCH, ranks, modes, knee, write)
-    rotate, reflect = min(costs, key=costs.get)
+    if variant is None:
+        ranks = [core.shape[0] for core in ring]
+        costs = chain_costs(_NOMINAL_BATCH, ranks, modes, knee, write)
+        variant = min(costs, key=costs.get)
+    rotate, reflect = variant
     i1, o1, i2, o2 = modes
     b = x2.shape[0]
     h1, h2, h3, h4 = ring
