@@ -8,8 +8,7 @@ torch = pytest.importorskip("torch")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from semitensor.nn import STRLinear, STTLinear  # noqa: E402
-from semitensor.nn import _contract  # noqa: E402
+from semitensor.nn import STRLinear, STTLinear, _contract  # noqa: E402
 from semitensor.nn._contract import CHAIN_MIN_ROWS, ring_forward  # noqa: E402
 from semitensor.nn._gemm_chain import chain_costs, inputs_first  # noqa: E402
 from tests.nn.conftest import rel  # noqa: E402
