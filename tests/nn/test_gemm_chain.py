@@ -140,3 +140,16 @@ def test_the_cost_model_takes_the_cheap_side_of_a_train_first():
     # A uniform ring: every chain costs the same flops, the plain one copies least.
     costs = chain_costs(256, [8, 8, 8, 8], (32, 32, 32, 32), 64.0, 16.0)
     assert min(costs, key=costs.get) == (False, False)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_expanded_output_gradient_and_transposed_input(variant):
+    # .sum() hands the backward a stride-0 gradient; x.t() is not contiguous.
+    modes, ranks = (3, 4, 5, 2), (2, 3, 2, 4)
+    ring = _ring(modes, ranks, seed=7)
+    x = torch.randn(15, 6, dtype=torch.float64).t().requires_grad_()
+    for loss in (torch.sum, lambda y: torch.exp(y).sum()):
+        chain = torch.autograd.grad(loss(inputs_first(x, ring, modes, variant=variant)), [x, *ring])
+        ref = torch.autograd.grad(loss(ring_forward(x, ring, modes, "autograd")), [x, *ring])
+        for a, b in zip(chain, ref):
+            assert rel(a, b) < 1e-12
