@@ -25,10 +25,11 @@ gives the same product through another chain: `chain_costs` models the four and
 
 from __future__ import annotations
 
+import torch
+
 __all__ = ["inputs_first", "chain_costs"]
 
 _NOMINAL_BATCH = 256
-_Function = None  # the autograd.Function, made on first use: torch is imported lazily
 
 
 def _gemm(rows, inner, cols, knee, write):
@@ -74,78 +75,73 @@ def chain_costs(batch, ranks, modes, knee, write):
     return out
 
 
-def _make_function():
-    import torch
+class _InputsFirst(torch.autograd.Function):
+    """The chain of the module docstring; ``swap``: return ``y`` as ``(b, o_2, o_1)``."""
 
-    class InputsFirst(torch.autograd.Function):
-        """The chain of the module docstring; ``swap``: return ``y`` as ``(b, o_2, o_1)``."""
+    @staticmethod
+    def forward(ctx, x2, h1, h2, h3, h4, swap):
+        p, i1, q = h1.shape
+        o1, r = h2.shape[1], h2.shape[2]
+        i2, s = h3.shape[1], h3.shape[2]
+        o2, b = h4.shape[1], x2.shape[0]
+        g1 = h1.permute(0, 2, 1).reshape(p * q, i1)  # g1[(p q), i1]
+        g2 = h2.permute(1, 0, 2).reshape(o1, q * r)  # g2[o1, (q r)]
+        g3 = h3.permute(0, 2, 1).reshape(r * s, i2)  # g3[(r s), i2]
+        g4 = h4.permute(1, 2, 0).reshape(o2, p * s)  # g4[o2, (p s)]
+        xm = x2.reshape(b * i1, i2)
+        a = torch.mm(g3, xm.t())  # (rs, b·i1)
+        c = torch.mm(g1, a.view(r * s * b, i1).t())  # (pq, rs·b)
+        d = torch.bmm(g2.expand(p, o1, q * r), c.view(p, q * r, s * b))  # (p, o1, sb)
+        d = d.transpose(0, 1).reshape(o1, p * s, b)
+        y = torch.bmm(d.transpose(1, 2), g4.t().expand(o1, p * s, o2))  # (o1, b, o2)
+        y = (y.permute(1, 2, 0) if swap else y.transpose(0, 1)).reshape(b, o1 * o2)
+        ctx.save_for_backward(xm, a, c, d, g1, g2, g3, g4)
+        ctx.sizes = (b, p, q, r, s, i1, i2, o1, o2, swap)
+        return y
 
-        @staticmethod
-        def forward(ctx, x2, h1, h2, h3, h4, swap):
-            p, i1, q = h1.shape
-            o1, r = h2.shape[1], h2.shape[2]
-            i2, s = h3.shape[1], h3.shape[2]
-            o2, b = h4.shape[1], x2.shape[0]
-            g1 = h1.permute(0, 2, 1).reshape(p * q, i1)  # g1[(p q), i1]
-            g2 = h2.permute(1, 0, 2).reshape(o1, q * r)  # g2[o1, (q r)]
-            g3 = h3.permute(0, 2, 1).reshape(r * s, i2)  # g3[(r s), i2]
-            g4 = h4.permute(1, 2, 0).reshape(o2, p * s)  # g4[o2, (p s)]
-            xm = x2.reshape(b * i1, i2)
-            a = torch.mm(g3, xm.t())  # (rs, b·i1)
-            c = torch.mm(g1, a.view(r * s * b, i1).t())  # (pq, rs·b)
-            d = torch.bmm(g2.expand(p, o1, q * r), c.view(p, q * r, s * b))  # (p, o1, sb)
-            d = d.transpose(0, 1).reshape(o1, p * s, b)
-            y = torch.bmm(d.transpose(1, 2), g4.t().expand(o1, p * s, o2))  # (o1, b, o2)
-            y = (y.permute(1, 2, 0) if swap else y.transpose(0, 1)).reshape(b, o1 * o2)
-            ctx.save_for_backward(xm, a, c, d, g1, g2, g3, g4)
-            ctx.sizes = (b, p, q, r, s, i1, i2, o1, o2, swap)
-            return y
-
-        @staticmethod
-        def backward(ctx, gy):
-            # Complex: the gradient of a product goes through the conjugates (a no-op
-            # view for real tensors).
-            xm, a, c, d, g1, g2, g3, g4 = (t.conj() for t in ctx.saved_tensors)
-            b, p, q, r, s, i1, i2, o1, o2, swap = ctx.sizes
-            need_x, n1, n2, n3, n4 = ctx.needs_input_grad[:5]
-            if swap:
-                gyo = gy.reshape(b, o2, o1).permute(2, 0, 1)  # (o1, b, o2)
-            else:
-                gyo = gy.reshape(b, o1, o2).transpose(0, 1)
-            gh1 = gh2 = gh3 = gh4 = gx = None
-            # y[:, o1] = D[o1]ᵀ g4ᵀ
-            gd = torch.bmm(g4.t().expand(o1, p * s, o2), gyo.transpose(1, 2))  # (o1, ps, b)
-            if n4:  # gg4[o2, ps] = Σ_{o1, b} gy[b, o1, o2] D[o1, ps, b]
-                if o2 <= b:  # the per-o1 products are no larger than D
-                    gg4 = torch.bmm(gyo.transpose(1, 2), d.transpose(1, 2)).sum(0)
-                else:  # one GEMM over (o1, b), through a copy of D
-                    dt = d.permute(0, 2, 1).reshape(o1 * b, p * s)
-                    gg4 = torch.mm(gyo.reshape(o1 * b, o2).t(), dt)
-                gh4 = gg4.view(o2, p, s).permute(2, 0, 1)
-            # D[:, p] = g2 C[p]
-            gdp = gd.view(o1, p, s * b).transpose(0, 1)  # (p, o1, sb)
-            if n2:  # gg2[o1, qr] = Σ_{p, sb} gD[o1, p, sb] C[p, qr, sb]
-                cp = c.view(p, q * r, s * b)
-                if o1 <= s * b:  # the per-p products are no larger than C
-                    gg2 = torch.bmm(gdp, cp.transpose(1, 2)).sum(0)
-                else:  # one GEMM over (p, sb), through a copy of C
-                    ct = cp.transpose(1, 2).reshape(p * s * b, q * r)
-                    gg2 = torch.mm(gd.view(o1, p * s * b), ct)
-                gh2 = gg2.view(o1, q, r).permute(1, 0, 2)
-            gc = torch.bmm(g2.t().expand(p, q * r, o1), gdp).view(p * q, r * s * b)
-            # C = g1 Aᵀ, A viewed (rs·b, i1)
-            if n1:
-                gh1 = torch.mm(gc, a.view(r * s * b, i1)).view(p, q, i1).permute(0, 2, 1)
-            if need_x or n3:
-                ga = torch.mm(gc.t(), g1).view(r * s, b * i1)
-                # A = g3 xmᵀ
-                if n3:
-                    gh3 = torch.mm(ga, xm).view(r, s, i2).permute(0, 2, 1)
-                if need_x:
-                    gx = torch.mm(ga.t(), g3).view(b, i1 * i2)
-            return gx, gh1, gh2, gh3, gh4, None
-
-    return InputsFirst
+    @staticmethod
+    def backward(ctx, gy):
+        # Complex: the gradient of a product goes through the conjugates (a no-op
+        # view for real tensors).
+        xm, a, c, d, g1, g2, g3, g4 = (t.conj() for t in ctx.saved_tensors)
+        b, p, q, r, s, i1, i2, o1, o2, swap = ctx.sizes
+        need_x, n1, n2, n3, n4 = ctx.needs_input_grad[:5]
+        if swap:
+            gyo = gy.reshape(b, o2, o1).permute(2, 0, 1)  # (o1, b, o2)
+        else:
+            gyo = gy.reshape(b, o1, o2).transpose(0, 1)
+        gh1 = gh2 = gh3 = gh4 = gx = None
+        # y[:, o1] = D[o1]ᵀ g4ᵀ
+        gd = torch.bmm(g4.t().expand(o1, p * s, o2), gyo.transpose(1, 2))  # (o1, ps, b)
+        if n4:  # gg4[o2, ps] = Σ_{o1, b} gy[b, o1, o2] D[o1, ps, b]
+            if o2 <= b:  # the per-o1 products are no larger than D
+                gg4 = torch.bmm(gyo.transpose(1, 2), d.transpose(1, 2)).sum(0)
+            else:  # one GEMM over (o1, b), through a copy of D
+                dt = d.permute(0, 2, 1).reshape(o1 * b, p * s)
+                gg4 = torch.mm(gyo.reshape(o1 * b, o2).t(), dt)
+            gh4 = gg4.view(o2, p, s).permute(2, 0, 1)
+        # D[:, p] = g2 C[p]
+        gdp = gd.view(o1, p, s * b).transpose(0, 1)  # (p, o1, sb)
+        if n2:  # gg2[o1, qr] = Σ_{p, sb} gD[o1, p, sb] C[p, qr, sb]
+            cp = c.view(p, q * r, s * b)
+            if o1 <= s * b:  # the per-p products are no larger than C
+                gg2 = torch.bmm(gdp, cp.transpose(1, 2)).sum(0)
+            else:  # one GEMM over (p, sb), through a copy of C
+                ct = cp.transpose(1, 2).reshape(p * s * b, q * r)
+                gg2 = torch.mm(gd.view(o1, p * s * b), ct)
+            gh2 = gg2.view(o1, q, r).permute(1, 0, 2)
+        gc = torch.bmm(g2.t().expand(p, q * r, o1), gdp).view(p * q, r * s * b)
+        # C = g1 Aᵀ, A viewed (rs·b, i1)
+        if n1:
+            gh1 = torch.mm(gc, a.view(r * s * b, i1)).view(p, q, i1).permute(0, 2, 1)
+        if need_x or n3:
+            ga = torch.mm(gc.t(), g1).view(r * s, b * i1)
+            # A = g3 xmᵀ
+            if n3:
+                gh3 = torch.mm(ga, xm).view(r, s, i2).permute(0, 2, 1)
+            if need_x:
+                gx = torch.mm(ga.t(), g3).view(b, i1 * i2)
+        return gx, gh1, gh2, gh3, gh4, None
 
 
 def inputs_first(x2, ring, modes, knee=64.0, write=16.0, variant=None):
@@ -156,9 +152,6 @@ def inputs_first(x2, ring, modes, knee=64.0, write=16.0, variant=None):
     trace or a compiled graph holds for every batch), as one `torch.autograd.Function`
     call; ``variant`` ``(rotate, reflect)`` forces one (tests).
     """
-    global _Function
-    if _Function is None:
-        _Function = _make_function()
     if variant is None:
         ranks = [core.shape[0] for core in ring]
         costs = chain_costs(_NOMINAL_BATCH, ranks, modes, knee, write)
@@ -174,4 +167,4 @@ def inputs_first(x2, ring, modes, knee=64.0, write=16.0, variant=None):
         h1, h2, h3, h4 = h3, h4, h1, h2
     if rotate != reflect:
         x2 = x2.reshape(b, i1, i2).transpose(1, 2).reshape(b, i1 * i2)
-    return _Function.apply(x2, h1, h2, h3, h4, rotate)
+    return _InputsFirst.apply(x2, h1, h2, h3, h4, rotate)

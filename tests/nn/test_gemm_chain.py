@@ -153,3 +153,24 @@ def test_expanded_output_gradient_and_transposed_input(variant):
         ref = torch.autograd.grad(loss(ring_forward(x, ring, modes, "autograd")), [x, *ring])
         for a, b in zip(chain, ref):
             assert rel(a, b) < 1e-12
+
+
+@pytest.mark.parametrize("name", ["TT", "STR"])
+def test_the_chain_traces_and_compiles_without_graph_break(name, monkeypatch):
+    import warnings
+
+    layer = _layers()[name]
+    monkeypatch.setattr(_contract, "ring_forward_costs", lambda *a: {"inputs": 0.0})
+    layer.forward_path = "cores"
+    x = torch.randn(CHAIN_MIN_ROWS, 6, dtype=torch.float64)
+    ref = layer(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TracerWarnings about fixed sizes are expected
+        traced = torch.jit.trace(layer, x)
+    assert rel(traced(x), ref) < 1e-12
+    torch._dynamo.reset()
+    compiled = torch.compile(layer, fullgraph=True, backend="eager")
+    y = compiled(x)
+    assert rel(y, ref) < 1e-12
+    y.sum().backward()
+    assert all(p.grad is not None for p in layer.parameters())
