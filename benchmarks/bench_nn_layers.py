@@ -7,7 +7,10 @@ each compression ``ratio``. For each layer: forward+backward milliseconds at
 ``--batch`` rows (the input needs its gradient, as inside a network) through the
 cores, through the rebuilt dense weight, and through the path ``forward_path="auto"``
 picks, against `torch.nn.Linear`; the ratios to `torch.nn.Linear` and to the twin; the
-milliseconds to build the layer. ``--conv`` adds `STPConv2d` against `torch.nn.Conv2d`.
+milliseconds to build the layer. The ``before`` columns time, in the same race, the
+cores path and the ``auto`` choice as they were before the GEMM chain of
+`semitensor.nn._gemm_chain` (inputs-first through autograd at every batch). ``--conv``
+adds `STPConv2d` against `torch.nn.Conv2d`.
 
 Method: the machine is small and shared, so the calls of one row (nn.Linear, cores,
 dense) run interleaved, round-robin, ``--repeats`` times, and each keeps its fastest
@@ -25,11 +28,12 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
-from semitensor.nn import STPConv2d, STRLinear, STTLinear, STTuLinear
+from semitensor.nn import STPConv2d, STRLinear, STTLinear, STTuLinear, _contract
 
 # Each twin (t = 1) before its STP format, so that the ratio to the twin is known.
 FORMATS = [
@@ -72,21 +76,43 @@ def step(module, x, **kw):
     return once
 
 
+@contextmanager
+def autograd_chain():
+    """The cores path as before the GEMM chain: inputs-first through autograd only."""
+    saved = _contract.CHAIN_MIN_ROWS
+    _contract.CHAIN_MIN_ROWS = math.inf
+    try:
+        yield
+    finally:
+        _contract.CHAIN_MIN_ROWS = saved
+
+
+def step_before(module, x):
+    """`step` through the cores path with `autograd_chain` (the previous implementation)."""
+
+    def once():
+        with autograd_chain():
+            module(x, path="cores").sum().backward()
+
+    return once
+
+
 def race(calls, repeats):
     """Fastest seconds of each call, the calls run interleaved ``repeats`` times.
 
-    The warm-up call is timed too; a ``"cores"`` call `HOPELESS` times slower than the
-    ``"dense"`` one keeps that single time.
+    The warm-up call is timed too; a ``"cores"`` or ``"before"`` call `HOPELESS` times
+    slower than the ``"dense"`` one keeps that single time.
     """
     best = {}
     for name, f in calls.items():
         t0 = time.perf_counter()
         f()  # warm-up
         best[name] = time.perf_counter() - t0
-    slow = "cores" in best and "dense" in best and best["cores"] > HOPELESS * best["dense"]
+    dense = best.get("dense", math.inf)
+    slow = {name for name in ("cores", "before") if best.get(name, 0) > HOPELESS * dense}
     for _ in range(repeats):
         for name, f in calls.items():
-            if slow and name == "cores":
+            if name in slow:
                 continue
             t0 = time.perf_counter()
             f()
@@ -111,8 +137,9 @@ def table(args, ratios, x):
         f"forward+backward ms (input gradient included), best of {args.repeats} "
         "interleaved calls\n",
         "| ratio | layer | rank | params | build ms | nn.Linear ms | cores ms | dense ms "
-        "| auto picks | auto ms | auto / nn.Linear | auto / twin |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| auto picks | auto ms | auto / nn.Linear | auto / twin | before: cores ms "
+        "| before: auto / nn.Linear | before: auto / twin |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(lines), flush=True)
     dense = torch.nn.Linear(args.size, args.size)
@@ -122,18 +149,25 @@ def table(args, ratios, x):
         layer = make()
         build = time.perf_counter() - t0
         calls = {"linear": step(dense, x), "cores": step(layer, x, path="cores"),
-                 "dense": step(layer, x, path="dense")}  # fmt: skip
+                 "dense": step(layer, x, path="dense"),
+                 "before": step_before(layer, x)}  # fmt: skip
         best = race(calls, args.repeats)
         pick = layer.path_for(args.batch)
+        with autograd_chain():
+            pick_before = layer.path_for(args.batch)
         auto = best[pick] / best["linear"]  # in units of this row's nn.Linear
+        before = best["before" if pick_before == "cores" else "dense"] / best["linear"]
         if t == 1:
-            twin[(ratio, fmt)] = auto
-        vs_twin = auto / twin[(ratio, fmt)] if (ratio, fmt) in twin and t > 1 else None
+            twin[(ratio, fmt)] = (auto, before)
+        cells = []
+        for k, value in enumerate((auto, before)):
+            ok = (ratio, fmt) in twin and t > 1
+            cells.append(f"{value / twin[(ratio, fmt)][k]:.2f}" if ok else "")
         row = (
             f"| {ratio} | {name} | {r} | {layer.n_params} | {1e3 * build:.1f} | "
             f"{1e3 * best['linear']:.2f} | {1e3 * best['cores']:.2f} | "
             f"{1e3 * best['dense']:.2f} | {pick} | {1e3 * best[pick]:.2f} | {auto:.2f} | "
-            f"{'' if vs_twin is None else f'{vs_twin:.2f}'} |"
+            f"{cells[0]} | {1e3 * best['before']:.2f} | {before:.2f} | {cells[1]} |"
         )
         lines.append(row)
         print(row, flush=True)
