@@ -73,8 +73,12 @@ class Ring:
         g = [None] * (n + 1)
         g[n] = _eye_gram(xp, cores[0])
         for k in range(n - 1, lowest - 1, -1):
-            g[k] = _gram_step_right(xp, cores[k], g[k + 1])
+            g[k] = self._gram_step(k, cores[k], g[k + 1])
         return g
+
+    def _gram_step(self, k, core, gram):
+        """One step of `right_grams` through core ``k`` (structured rings override it)."""
+        return _gram_step_right(self.xp, core, gram)
 
 
 def _transfer(xp, h):

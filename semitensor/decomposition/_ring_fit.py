@@ -31,7 +31,7 @@ from ._progress import SweepBar
 from ._ring_als import Ring, Sweeper, exact_error, largest_merged_block, two_core_cost_ratio
 from ._starts import balanced_start, random_ring, tr_svd
 from ._stopping import exact_level, logger, out_of_reach, settled, stopped_early
-from ._structured import StructuredRing, StructuredSweeper, random_structured, structured_tr_svd
+from ._structured import StructuredRing, StructuredSweeper, structured_tr_svd
 from .fitinfo import FitInfo
 
 __all__ = ["fit_ring", "fit_tensor_ring", "DEFAULT_WARMUP"]
@@ -343,7 +343,7 @@ def _fit_tensor_ring(tensor, ranks, settings, wrap, structure):
         elif structure is None:
             start = random_ring(tensor.shape, ranks, s.rng, scale=norm, like=tensor)
         else:
-            start = random_structured(tensor.shape, ranks, structure[0], s.rng, norm, tensor)
+            start = random_ring(tensor.shape, ranks, s.rng, norm, tensor, ts=structure[0])
         if s.method == "svd":
             err = exact_error(_ring_of(tensor, start, structure)[0])
             info = FitInfo(method="svd", converged=True, stop_reason="closed_form", errors=[err])

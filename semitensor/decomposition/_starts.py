@@ -36,12 +36,8 @@ def tr_svd(tensor, ranks, rng):
     xp = array_api_compat.array_namespace(tensor)
     shape = tuple(tensor.shape)
     n = len(shape)
-    r0, r1 = ranks[0], ranks[1]
-    a = xp.reshape(tensor, (shape[0], -1))
-    u = leading_basis(xp, a, r0 * r1, rng)
-    cores = [contig(xp.permute_dims(xp.reshape(u, (shape[0], r1, r0)), (2, 0, 1)))]
-    rest = xp.reshape(u.T @ a, (r1, r0, -1))
-    rest = contig(xp.permute_dims(rest, (0, 2, 1)))  # (r1, I_1..I_{N-1}, r0)
+    first, rest = first_core(tensor, ranks[0], ranks[1], rng)
+    cores = [first]
     for k in range(1, n - 1):
         a = xp.reshape(rest, (ranks[k] * shape[k], -1))
         u = leading_basis(xp, a, ranks[k + 1], rng)
@@ -51,14 +47,33 @@ def tr_svd(tensor, ranks, rng):
     return cores
 
 
-def random_ring(shape, ranks, rng, scale=1.0, like=None):
+def first_core(tensor, r0, r1, rng):
+    """The first core of a TR-SVD sweep, ``(r0, I_0, r1)``, and the remainder.
+
+    The first unfolding's rank-``r0·r1`` basis, split into ``(a_1, a_0)`` with ``a_0``
+    fastest; the remainder is ``(r1, I_1…I_{N−1}, r0)`` in C order.
+    """
+    xp = array_api_compat.array_namespace(tensor)
+    size0 = tensor.shape[0]
+    a = xp.reshape(tensor, (size0, -1))
+    u = leading_basis(xp, a, r0 * r1, rng)
+    core = contig(xp.permute_dims(xp.reshape(u, (size0, r1, r0)), (2, 0, 1)))
+    rest = xp.reshape(u.T @ a, (r1, r0, -1))
+    return core, contig(xp.permute_dims(rest, (0, 2, 1)))
+
+
+def random_ring(shape, ranks, rng, scale=1.0, like=None, ts=None):
     """Random normal ring cores, scaled so the ring has norm about ``scale``.
 
     The draws come from ``rng`` (numpy) whatever the backend; ``like`` (an array)
     gives the library, device and dtype of the cores (numpy float64 when None).
+    ``ts``: the compact cores ``(R_k/t_k, I_k, R_{k+1}/t_k)`` of a structured ring
+    (`_structured`) of full bonds ``ranks``.
     """
     n = len(shape)
-    cores = [rng.standard_normal((ranks[k], shape[k], ranks[k + 1])) for k in range(n)]
+    ts = ts or (1,) * n
+    sizes = [(ranks[k] // ts[k], shape[k], ranks[k + 1] // ts[k]) for k in range(n)]
+    cores = [rng.standard_normal(size) for size in sizes]
     per = (scale / math.sqrt(math.prod(shape) * math.prod(ranks[:-1]))) ** (1.0 / n)
     cores = [c * per for c in cores]
     if like is None:

@@ -24,16 +24,15 @@ warm-up does not keep the structure, so these fits run without it.
 
 from __future__ import annotations
 
-import math
-
 import array_api_compat
 
 from ..formats.chain import step_left
 from ._linalg import contig, leading_basis, on
 from ._ring_als import Ring, Sweeper, _block_gram, _transfer
+from ._starts import first_core
 
 __all__ = [
-    "StructuredRing", "StructuredSweeper", "structured_tr_svd", "random_structured",
+    "StructuredRing", "StructuredSweeper", "structured_tr_svd",
     "structured_to_tensor",
 ]  # fmt: skip
 
@@ -170,17 +169,8 @@ class StructuredRing(Ring):
             nxt = c[k] = _chain_step(xp, cores[k], nxt, self.ts[k], self.side)
         return c
 
-    def right_grams(self, cores=None, lowest=1):
-        xp = self.xp
-        cores = self.cores if cores is None else cores
-        n = len(cores)
-        g = [None] * (n + 1)
-        r0 = cores[0].shape[0]
-        eye = xp.eye(r0, **on(cores[0]))
-        g[n] = xp.reshape(eye, (r0, r0, 1, 1)) * xp.reshape(eye, (1, 1, r0, r0))
-        for k in range(n - 1, lowest - 1, -1):
-            g[k] = _gram_right(xp, cores[k], g[k + 1], self.ts[k], self.side)
-        return g
+    def _gram_step(self, k, core, gram):
+        return _gram_right(self.xp, core, gram, self.ts[k], self.side)
 
 
 class StructuredSweeper(Sweeper):
@@ -225,12 +215,10 @@ def structured_tr_svd(tensor, ranks, ts, side, rng):
     xp = array_api_compat.array_namespace(tensor)
     shape = tuple(tensor.shape)
     n = len(shape)
-    r0, r1 = ranks[0], ranks[1]
-    a = xp.reshape(tensor, (shape[0], -1))
-    u = leading_basis(xp, a, r0 * r1, rng)
-    cores = [contig(xp.permute_dims(xp.reshape(u, (shape[0], r1, r0)), (2, 0, 1)))]
-    rest = xp.permute_dims(xp.reshape(u.T @ a, (r1, r0, -1)), (0, 2, 1))
-    rest = xp.reshape(contig(rest), (1, r1, -1))  # (x=1, R_1, (I_1…I_{N−1}, R_0))
+    r0 = ranks[0]
+    first, rest = first_core(tensor, r0, ranks[1], rng)
+    cores = [first]
+    rest = xp.reshape(rest, (1, ranks[1], -1))  # (x=1, R_1, (I_1…I_{N−1}, R_0))
     for k in range(1, n - 1):
         t, p, q = ts[k], ranks[k] // ts[k], ranks[k + 1] // ts[k]
         y = _canonical(xp, xp.reshape(rest, (ranks[k], shape[k], -1)), 0, t, side)
@@ -242,16 +230,3 @@ def structured_tr_svd(tensor, ranks, ts, side, rng):
     t = ts[n - 1]
     cores.append(_project_rhs(xp, last, t, side) / t if t > 1 else last)
     return cores
-
-
-def random_structured(shape, ranks, ts, rng, scale=1.0, like=None):
-    """Random normal compact cores of a structured ring, scaled to norm about ``scale``."""
-    n = len(shape)
-    sizes = [(ranks[k] // ts[k], shape[k], ranks[k + 1] // ts[k]) for k in range(n)]
-    cores = [rng.standard_normal(s) for s in sizes]
-    per = (scale / math.sqrt(math.prod(shape) * math.prod(ranks[:-1]))) ** (1.0 / n)
-    cores = [c * per for c in cores]
-    if like is None:
-        return cores
-    xp = array_api_compat.array_namespace(like)
-    return [xp.asarray(c, **on(like)) for c in cores]

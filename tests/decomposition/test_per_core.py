@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from semitensor.decomposition._ring_als import Ring, Sweeper, _block_gram
+from semitensor.decomposition._starts import random_ring
 from semitensor.decomposition._structured import (
     StructuredRing,
     StructuredSweeper,
     _project_rhs,
     _projected_gram,
-    random_structured,
     structured_to_tensor,
     structured_tr_svd,
 )
@@ -70,7 +70,7 @@ def _s_matrix(p, q, t, side):
 @given(data=structured(), side=st.sampled_from(SIDES), backend=st.sampled_from(BACKENDS))
 def test_structured_tensor_is_the_kronecker_ring(data, side, backend):
     shape, ranks, ts, seed = data
-    cores = random_structured(shape, ranks, ts, np.random.default_rng(seed))
+    cores = random_ring(shape, ranks, np.random.default_rng(seed), ts=ts)
     got = structured_to_tensor([to_backend(c, backend) for c in cores], ts, side)
     np.testing.assert_allclose(to_np(got), _kron_ring(cores, ts, side), atol=1e-10)
 
@@ -126,7 +126,7 @@ def test_a_sweep_solves_each_core_exactly(data, side, backend):
     shape, ranks, ts, seed = data
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(shape)
-    start = random_structured(shape, ranks, ts, rng)
+    start = random_ring(shape, ranks, rng, ts=ts)
     ring = StructuredRing(to_backend(x, backend), [to_backend(c, backend) for c in start], ts, side)
     want = _brute_sweep(x, start, ts, side)
     assume(want is not None)
