@@ -273,8 +273,7 @@ def left_fused(A3, B3, out3, parallel):
     T = _band_offsets(a, b, q)
     n_tasks = out3.shape[0] * m
     parallel = _threads(parallel)
-    # Rows of q < 4 entries: the flat loops (17192×129 ⋉ 6×1: 2.5 ms against 7.2 ms)
-    if (q < 4 or (q * b < 32 and g < 8)) and a * q * b <= _FLAT_MAX:
+    if _use_flat(q, g, a, b):
         return _left_flat(A3, B3, out3, parallel, n_tasks)
     args = (_flat(A3), _flat(B3), A3.shape[0], B3.shape[0], m, n, p, q, a, b, kk, ll, T)
     flat = _flat(out3)
@@ -288,6 +287,21 @@ def left_fused(A3, B3, out3, parallel):
 
 # Largest band (a·q·b entries) given a flat gather table: the table is one band.
 _FLAT_MAX = 1 << 16
+
+
+def _use_flat(q, g, a, b):
+    # Rows of q < 4 entries: the flat loops (17192×129 ⋉ 6×1: 2.5 ms against 7.2 ms)
+    return (q < 4 or (q * b < 32 and g < 8)) and a * q * b <= _FLAT_MAX
+
+
+def prepared_left(m, n, p, q, g, a, b):
+    """``(tables, serial kernel, scratch entries)`` of `left_fused` (for `fastpath`)."""
+    if _use_flat(q, g, a, b):
+        tables = _flat_tables_cached if a * q * b <= _CACHED_MAX else _new_flat_tables
+        KX, LX, T2 = tables(a, b, q)
+        return (KX, LX, T2), _left_flat_tasks, KX.size
+    kk, ll = left_blocks(a, b)
+    return (kk, ll, _band_offsets(a, b, q)), _left_fused_tasks, kk.size * q
 
 
 def _left_flat(A3, B3, out3, parallel, n_tasks):
