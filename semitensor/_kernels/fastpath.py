@@ -95,10 +95,14 @@ def prepare(kind, side, A_shape, B_shape, dtype):
             return out
 
         return call, 0
-    # at most the flat tables and the scratch rows: checked before building anything
-    if 24 * ((a + b) * q + a * q * b) > MAX_BYTES // 16:
-        return None
     from . import numba_dense as nd
+
+    # the tables and the scratch rows, checked before building anything
+    D = a + b - 1
+    flat = nd._use_flat(q, g, a, b)
+    size = 32 * D * q + 8 * a * q * b if flat else 16 * D * q + 8 * (2 * D + a * b)
+    if size > MAX_BYTES // 16:
+        return None
 
     tables, kernel, scratch = nd.prepared_left(m, n, p, q, g, a, b)
     args = (na, nb, m, n, p, q, a, b) + tables
