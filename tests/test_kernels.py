@@ -104,36 +104,38 @@ def test_dense_kernels_on_wide_interleaves(sa, sb, side):
             assert_close(compiled(kind, A, B, side, parallel)[0], want)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     m=st.integers(1, 6),
     g=st.integers(1, 11),
     ab=st.sampled_from([(2, 5), (3, 4), (5, 7), (7, 9), (2, 13), (11, 6), (3, 19), (17, 4)]),
     q=st.integers(1, 23),
     count=st.integers(1, 3),
-    kind=st.sampled_from(["fused", "blas"]),
+    route_=st.sampled_from([("left", "fused"), ("left", "blas"), ("right", "fused")]),
     dtype=st.sampled_from(DTYPES + ["complex64"]),
     backend=st.sampled_from(BACKENDS),
     seed=seeds,
 )
 def test_tiled_placement_and_unrolled_terms_match_definition(
-    m, g, ab, q, count, kind, dtype, backend, seed
+    m, g, ab, q, count, route_, dtype, backend, seed
 ):
-    # General left STP (neither inner size divides the other) through stp, the compiled
+    # General STP (neither inner size divides the other) through stp, the compiled
     # kernel forced: b and q on both sides of 4 and off multiples of 4 (the 4×4 tiles of
-    # `numba_place` and their overlapping last tiles), g on both sides of 1 + 4k (the
-    # four-term passes of the fused kernel), every dtype the kernels take.
+    # `numba_place` and their overlapping last tiles), g and the right STP's segments
+    # on both sides of multiples of 4 (the four-term passes), every dtype the kernels
+    # take, on numpy and torch.
     from semitensor._kernels import fastpath, planner, route
 
+    side, kind = route_
     a, b = ab
     rng = np.random.default_rng(seed)
     A, B = rand(rng, (count, m, g * b), dtype), rand(rng, (count, g * a, q), dtype)
-    want = np.stack([kron_stp(x, y) for x, y in zip(A, B)])
+    want = np.stack([kron_stp(x, y, side) for x, y in zip(A, B)])
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(fastpath, "lookup", lambda *args: None)  # no prepared call: the forced kind
         mp.setattr(planner, "lookup", lambda key: kind)
         mp.setattr(route, "choose", lambda *args: kind)
-        got = semitensor.stp(to_backend(A, backend), to_backend(B, backend))
+        got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
     assert type(got).__module__.split(".")[0] == backend
     assert_close(got, want, "float32" if dtype == "complex64" else dtype)
 
