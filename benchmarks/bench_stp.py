@@ -34,6 +34,8 @@ the machine's peak GEMM rate already exceed 20× semitensor's time, it is not ru
 its ratio is that lower bound (marked ``≥``). Shapes that come out slower than
 naive or over 2× the floor are measured again for 5× as long (same inputs) and keep
 the least times: on a shared machine a short run only ever errs upwards.
+``--rotate`` starts each round at the next candidate (see `_stp_timing.ROTATE`): in the
+default order ``st`` always runs right after ``naive`` and is the only one timed cold.
 ``--threads`` limits BLAS, numba and torch threads (threadpoolctl,
 numba.set_num_threads, torch.set_num_threads).
 
@@ -57,6 +59,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import _stp_timing  # noqa: E402
 from _stp_shapes import CLASSES, SHAPES, TINY, class_index, sweep_shapes  # noqa: E402
 from _stp_timing import (  # noqa: E402
     Backend,
@@ -245,7 +248,9 @@ def main(argv=None):
     ap.add_argument("--tiny", action="store_true", help="per-call cost of tiny products")
     ap.add_argument("--sweep-numba", action="store_true", help="tiny-stack kernel table")
     ap.add_argument("--first-calls", action="store_true", help="planning call vs planned")
+    ap.add_argument("--rotate", action="store_true", help="start each round at the next candidate")
     args = ap.parse_args(argv)
+    _stp_timing.ROTATE = args.rotate
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=args.threads):
@@ -270,7 +275,8 @@ def main(argv=None):
             named_table(be, args.repeat_seconds, args.markdown)
     print(
         f"\nbackend={args.backend} ({be.dev}) dtype={args.dtype} "
-        f"threads={args.threads or 'default'}; least of interleaved rounds; "
+        f"threads={args.threads or 'default'}; least of interleaved rounds"
+        f"{' (rotated)' if args.rotate else ''}; "
         "floor = max(gemm, fill)"
     )
 
