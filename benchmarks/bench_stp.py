@@ -34,6 +34,8 @@ the machine's peak GEMM rate already exceed 20× semitensor's time, it is not ru
 its ratio is that lower bound (marked ``≥``). Shapes that come out slower than
 naive or over 2× the floor are measured again for 5× as long (same inputs) and keep
 the least times: on a shared machine a short run only ever errs upwards.
+``--rotate`` starts each round at the next candidate (see `_stp_timing.ROTATE`): in the
+default order ``st`` always runs right after ``naive`` and is the only one timed cold.
 ``--threads`` limits BLAS, numba and torch threads (threadpoolctl,
 numba.set_num_threads, torch.set_num_threads).
 
@@ -48,136 +50,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
 import statistics
+import sys
 import time
 
 import numpy as np
 
-import semitensor
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-# (A shape, B shape, batch shape), as listed in the foundation issue and issue 16.
-SHAPES = [
-    ((256, 512), (128, 256), ()),
-    ((1024, 64), (16, 1024), ()),
-    ((512, 32), (512, 256), ()),
-    ((300, 6), (4, 500), ()),
-    ((512, 96), (64, 512), ()),
-    ((200, 20), (15, 300), ()),
-    ((384, 768), (192, 384), ()),
-    ((41, 13), (3, 44), ()),
-    ((4, 4), (2, 2), (10000,)),
-    ((16, 12), (8, 16), (2048,)),
-]
-CLASSES = ["n=p", "p|n", "n|p", "general"]
+import _stp_timing  # noqa: E402
+from _stp_shapes import CLASSES, SHAPES, TINY, class_index, sweep_shapes  # noqa: E402
+from _stp_timing import (  # noqa: E402
+    Backend,
+    interleaved,
+    measure,
+    peak_flops,
+    print_table,
+)
 
-
-def interleaved(cands, seconds, min_rounds=3, max_rounds=25):
-    """Least time (s) of each candidate, one call of each per round (warm-up first).
-
-    The least of interleaved rounds: on a shared machine other processes only ever
-    add time, and interleaving exposes every candidate to the same load.
-    """
-    for f in cands.values():
-        f()
-    times = {k: [] for k in cands}
-    start = time.perf_counter()
-    while True:
-        for k, f in cands.items():
-            t0 = time.perf_counter()
-            f()
-            times[k].append(time.perf_counter() - t0)
-        n = len(times[next(iter(times))])
-        if n >= max_rounds or (n >= min_rounds and time.perf_counter() - start > seconds):
-            break
-    return {k: min(v) for k, v in times.items()}
-
-
-def naive(xp, A, B, side):
-    """The Kronecker definition, batched by broadcasting an identity (the oracle)."""
-    n, p = A.shape[-1], B.shape[-2]
-    t = math.lcm(n, p)
-
-    def lift(X, k):
-        eye = xp.eye(k, dtype=X.dtype)
-        if xp is not np:
-            eye = eye.to(X.device)
-        r, c = X.shape[-2:]
-        if side == "left":  # X ⊗ I_k
-            big = X[..., :, None, :, None] * eye[:, None, :]
-        else:  # I_k ⊗ X
-            big = eye[:, None, :, None] * X[..., None, :, None, :]
-        return xp.reshape(big, X.shape[:-2] + (r * k, c * k))
-
-    return lift(A, t // n) @ lift(B, t // p)
-
-
-class Backend:
-    def __init__(self, name, dtype):
-        self.name, self.dtype = name, dtype
-        if name == "torch":
-            import torch
-
-            self.xp, self.dev = torch, ("cuda" if torch.cuda.is_available() else "cpu")
-        else:
-            self.xp, self.dev = np, "cpu"
-
-    def rand(self, rng, shape):
-        x = rng.standard_normal(shape).astype(self.dtype)
-        return x if self.name == "numpy" else self.xp.as_tensor(x, device=self.dev)
-
-    def ones(self, shape):
-        if self.name == "numpy":
-            return np.ones(shape, dtype=self.dtype)
-        return self.xp.ones(shape, dtype=getattr(self.xp, self.dtype), device=self.dev)
-
-    def wrap(self, f):
-        if self.dev != "cuda":
-            return f
-        return lambda: (f(), self.xp.cuda.synchronize())
-
-
-def measure(be, rng, sa, sb, side, seconds, peak=None):
-    """Times (ms) of st, gemm, fill and naive for one shape, plus shape facts."""
-    batch = sa[:-2] if len(sa) > len(sb) else sb[:-2]
-    m, n = sa[-2:]
-    p, q = sb[-2:]
-    g = math.gcd(n, p)
-    a, b = p // g, n // g
-    A, B = be.rand(rng, sa), be.rand(rng, sb)
-    K = g * (a + b - 1) if side == "left" else g * a * b
-    count = math.prod(batch)
-    if 8 * count * K * (m + q) > 2.5e8:  # keep the GEMM operands small: same flops, square
-        s = max(1, round((count * m * q * K) ** (1 / 3)))
-        G1, G2 = be.rand(rng, (s, s)), be.rand(rng, (s, s))
-    else:
-        G1, G2 = be.rand(rng, batch + (m, K)), be.rand(rng, batch + (K, q))
-    out_shape = batch + semitensor.stp_shape((m, n), (p, q))
-    cands = {
-        "st": be.wrap(lambda: semitensor.stp(A, B, side=side)),
-        "gemm": be.wrap(lambda: G1 @ G2),
-        "fill": be.wrap(lambda: be.ones(out_shape)),
-        "read": be.wrap(lambda: (A.sum(), B.sum())),
-    }
-    bound = False
-    if peak is not None:
-        t_naive_lb = 2.0 * count * m * a * q * b * g * a * b / peak
-        st_once = interleaved({"st": cands["st"]}, 0, min_rounds=1)["st"]
-        bound = t_naive_lb > 20 * st_once
-    if not bound:
-        cands["naive"] = be.wrap(lambda: naive(be.xp, A, B, side))
-    res = interleaved(cands, seconds)
-    if bound:
-        res["naive"] = t_naive_lb
-    out_mb = count * math.prod(out_shape[-2:]) * np.dtype(be.dtype).itemsize / 1e6
-    return {k: v * 1e3 for k, v in res.items()}, bound, out_mb
+import semitensor  # noqa: E402
 
 
 def named_table(be, seconds, markdown):
     rng = np.random.default_rng(0)
     rows = []
     for sa, sb, batch in SHAPES:
-        case = CLASSES[_class_index(sa[1], sb[0])]
+        case = CLASSES[class_index(sa[1], sb[0])]
         for side in ("left", "right"):
             t, _, out_mb = measure(be, rng, batch + sa, batch + sb, side, seconds)
             floor = max(t["gemm"], t["fill"])
@@ -191,53 +90,6 @@ def named_table(be, seconds, markdown):
     header = ["A", "B", "batch", "side", "case", "st ms", "naive ms", "gemm ms", "fill ms"]
     header += ["naive/st", "st/floor", "gemm/st", "out MB"]
     print_table(header, rows, markdown)
-
-
-def _class_index(n, p):
-    return 0 if n == p else 1 if n % p == 0 else 2 if p % n == 0 else 3
-
-
-def sweep_shapes(count, seed=0):
-    """``count`` seeded shapes ``(class, side, A shape, B shape)``; see the module doc."""
-    rng = np.random.default_rng(seed)
-    shapes = []
-    while len(shapes) < count:
-        cls = CLASSES[len(shapes) % 4]
-        side = "left" if (len(shapes) // 4) % 2 == 0 else "right"
-        if cls == "general":
-            g = int(np.exp(rng.uniform(0, math.log(48))))
-            a, b = 1, 1
-            while math.gcd(a, b) != 1 or a == 1 or b == 1:
-                a, b = (int(x) for x in rng.integers(2, 64, 2))
-            n, p = g * b, g * a
-        else:
-            x = int(np.exp(rng.uniform(0, math.log(2000))))
-            k = int(rng.integers(2, 65))
-            n, p = {"n=p": (x, x), "p|n": (x * k, x), "n|p": (x, x * k)}[cls]
-            if max(n, p) > 4000:
-                continue
-        g = math.gcd(n, p)
-        a, b = p // g, n // g
-        batch = ()
-        if rng.random() < 0.25:
-            batch = (int(np.exp(rng.uniform(math.log(2), math.log(4096)))),)
-        per = math.exp(rng.uniform(math.log(2e5), math.log(4e7))) / 8 / math.prod(batch) / (a * b)
-        if per < 1:
-            continue
-        m = max(1, min(int(np.exp(rng.uniform(0, math.log(per)))), 20000))
-        q = max(1, min(int(per / m), 20000))
-        size = math.prod(batch)
-        if 8 * size * g * a * b * (m * a + q * b) > 3e9 or 8 * size * (m * n + p * q) > 4e8:
-            continue  # the naive route's lifted operands, or the inputs, would not fit
-        bb = batch if rng.random() < 0.7 else ()
-        shapes.append((cls, side, batch + (m, n), bb + (p, q)))
-    return shapes
-
-
-def peak_flops(be):
-    X = be.rand(np.random.default_rng(1), (1024, 1024))
-    t = interleaved({"g": be.wrap(lambda: X @ X)}, 0.2)["g"]
-    return 2 * 1024**3 / t
 
 
 def sweep(be, count, seed, seconds, markdown, records=None):
@@ -333,9 +185,6 @@ def first_calls(be, count, seed, markdown):
     print_table(header, rows, markdown)
 
 
-TINY = [((2, 4), (4, 1)), ((2, 4096), (2, 1)), ((4, 16), (2, 1)), ((2, 4), (2, 1), (2, 1))]
-
-
 def tiny(markdown):
     """Per-call time of tiny products against numpy's own GEMM of the same sizes."""
     import timeit
@@ -399,7 +248,9 @@ def main(argv=None):
     ap.add_argument("--tiny", action="store_true", help="per-call cost of tiny products")
     ap.add_argument("--sweep-numba", action="store_true", help="tiny-stack kernel table")
     ap.add_argument("--first-calls", action="store_true", help="planning call vs planned")
+    ap.add_argument("--rotate", action="store_true", help="start each round at the next candidate")
     args = ap.parse_args(argv)
+    _stp_timing.ROTATE = args.rotate
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=args.threads):
@@ -424,22 +275,10 @@ def main(argv=None):
             named_table(be, args.repeat_seconds, args.markdown)
     print(
         f"\nbackend={args.backend} ({be.dev}) dtype={args.dtype} "
-        f"threads={args.threads or 'default'}; least of interleaved rounds; "
+        f"threads={args.threads or 'default'}; least of interleaved rounds"
+        f"{' (rotated)' if args.rotate else ''}; "
         "floor = max(gemm, fill)"
     )
-
-
-def print_table(header, rows, markdown=False):
-    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    if markdown:
-        print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
-        print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-        for r in rows:
-            print("| " + " | ".join(str(c).rjust(w) for c, w in zip(r, widths)) + " |")
-    else:
-        print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
-        for r in rows:
-            print("  ".join(str(c).rjust(w) for c, w in zip(r, widths)))
 
 
 if __name__ == "__main__":

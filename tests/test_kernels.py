@@ -104,14 +104,51 @@ def test_dense_kernels_on_wide_interleaves(sa, sb, side):
             assert_close(compiled(kind, A, B, side, parallel)[0], want)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    m=st.integers(1, 6),
+    g=st.integers(1, 11),
+    ab=st.sampled_from([(2, 5), (3, 4), (5, 7), (7, 9), (2, 13), (11, 6), (3, 19), (17, 4)]),
+    q=st.integers(1, 23),
+    count=st.integers(1, 3),
+    route_=st.sampled_from([("left", "fused"), ("left", "blas"), ("right", "fused")]),
+    dtype=st.sampled_from(DTYPES + ["complex64"]),
+    backend=st.sampled_from(BACKENDS),
+    seed=seeds,
+)
+def test_tiled_placement_and_unrolled_terms_match_definition(
+    m, g, ab, q, count, route_, dtype, backend, seed
+):
+    # General STP (neither inner size divides the other) through stp, the compiled
+    # kernel forced: b and q on both sides of 4 and off multiples of 4 (the 4×4 tiles of
+    # `numba_place` and their overlapping last tiles), g and the right STP's segments
+    # on both sides of multiples of 4 (the four-term passes), every dtype the kernels
+    # take, on numpy and torch.
+    from semitensor._kernels import fastpath, planner, route
+
+    side, kind = route_
+    a, b = ab
+    rng = np.random.default_rng(seed)
+    A, B = rand(rng, (count, m, g * b), dtype), rand(rng, (count, g * a, q), dtype)
+    want = np.stack([kron_stp(x, y, side) for x, y in zip(A, B)])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fastpath, "lookup", lambda *args: None)  # no prepared call: the forced kind
+        mp.setattr(planner, "lookup", lambda key: kind)
+        mp.setattr(route, "choose", lambda *args: kind)
+        got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
+    assert type(got).__module__.split(".")[0] == backend
+    assert_close(got, want, "float32" if dtype == "complex64" else dtype)
+
+
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_every_route_through_stp_matches_definition(side, monkeypatch):
-    from semitensor._kernels import route
+    from semitensor._kernels import fastpath, route
 
     rng = np.random.default_rng(5)
     A, B = rng.standard_normal((3, 6, 10)), rng.standard_normal((3, 4, 7))
     want = np.stack([kron_stp(a, b, side) for a, b in zip(A, B)])
     kinds = ["generic", "fused", "blas", "stack"] if side == "left" else ["generic", "fused"]
+    monkeypatch.setattr(fastpath, "lookup", lambda *args: None)  # the forced kind each time
     for kind in kinds:
         monkeypatch.setattr(route, "choose", lambda *args, kind=kind: kind)
         assert_close(semitensor.stp(A, B, side=side), want)
@@ -256,7 +293,9 @@ def test_planned_products_match_definition(m, n, p, q, side, backend, seed):
 )
 def test_every_candidate_kernel_at_planned_sizes(sa, sb, side, monkeypatch):
     # each kernel the planner may pick, forced in turn, at sizes the planner measures
-    from semitensor._kernels import planner, route
+    from semitensor._kernels import fastpath, planner, route
+
+    monkeypatch.setattr(fastpath, "lookup", lambda *args: None)
 
     rng = np.random.default_rng(3)
     A, B = rng.standard_normal(sa), rng.standard_normal(sb)
@@ -272,6 +311,44 @@ def test_every_candidate_kernel_at_planned_sizes(sa, sb, side, monkeypatch):
             got = semitensor.stp(to_backend(A, backend), to_backend(B, backend), side=side)
             assert type(got).__module__.split(".")[0] == backend
             assert_close(got, want)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [((3, 78), (98, 4)), ((68, 9), (165, 2)), ((4, 6, 9), (12, 5)), ((9,), (2, 7)), ((2, 5), (3,))],
+)
+def test_prepared_calls_repeat_the_planned_product(sa, sb, side, monkeypatch):
+    # The second product of a small shape planned on the fused kernel comes from
+    # `fastpath`: equal to the definition, inputs untouched, the cache bounded in
+    # bytes, and off where numba may not run.
+    from semitensor._kernels import fastpath, planner
+
+    planner.clear()
+    rng = np.random.default_rng(7)
+    A, B = rng.standard_normal(sa), rng.standard_normal(sb)
+    A2 = A.reshape(A.shape + (1,) * (2 - A.ndim)) if A.ndim < 2 else A
+    B2 = B.reshape(B.shape + (1,) * (2 - B.ndim)) if B.ndim < 2 else B
+    As = A2.reshape((-1,) + A2.shape[-2:])
+    want = np.stack([kron_stp(x, B2, side) for x in As]).reshape(
+        A2.shape[:-2] + semitensor.stp_shape(A2.shape[-2:], B2.shape[-2:])
+    )
+    A0, B0 = A.copy(), B.copy()
+    for _ in range(3):
+        assert_close(semitensor.stp(A, B, side=side), want)
+    np.testing.assert_array_equal(A, A0)
+    np.testing.assert_array_equal(B, B0)
+    fast = fastpath.lookup(A2, B2, side)
+    if fast is not None:  # planned on the fused kernel (the planner may pick another)
+        assert_close(fast, want)
+        monkeypatch.setenv("SEMITENSOR_DISABLE_NUMBA", "1")
+        assert fastpath.lookup(A2, B2, side) is None
+        assert_close(semitensor.stp(A, B, side=side), want)
+    monkeypatch.setattr(fastpath, "MAX_BYTES", 1 << 10)
+    planner.clear()
+    for _ in range(2):
+        assert_close(semitensor.stp(A, B, side=side), want)
+    assert fastpath._total[0] <= 1 << 10
 
 
 def test_plan_cache_is_bounded_and_skips_declined_runs(monkeypatch):

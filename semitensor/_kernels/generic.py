@@ -231,9 +231,11 @@ def _mm(A, B):
     """``A @ B``; with inner size 1 an outer product, computed elementwise.
 
     OpenBLAS ran inner-size-1 GEMMs 3-5× slower than a broadcasting multiply
-    (4×3 ⋊ 1×20000, 10923×36 ⋉ 1×1 in bench_stp --sweep).
+    (4×3 ⋊ 1×20000, 10923×36 ⋉ 1×1 in bench_stp --sweep); numpy stacks of rows of
+    up to 8 entries keep ``matmul``, whose broadcasting multiply ran a loop per row
+    (725×7×1 ⋊ 725×1×5: 48 µs against 62 µs, slower than the naive route).
     """
-    if A.shape[-1] == 1:
+    if A.shape[-1] == 1 and not (isinstance(A, np.ndarray) and A.ndim > 2 and B.shape[-1] <= 8):
         return A * B
     return A @ B
 

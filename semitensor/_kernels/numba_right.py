@@ -38,7 +38,20 @@ def _right_tasks(A, B, NA, NB, m, n, p, q, a, b, out, t0, t1):  # pragma: no cov
             for be in range(first, last + 1):
                 o = orow + _U(be * q)
                 hi = min((al + 1) * n, (be + 1) * p)
-                for s in range(lo, hi):
+                # four terms per pass over the row segment: one load and store of the
+                # output per four multiply-adds
+                hi4 = lo + (hi - lo) // 4 * 4
+                for s in range(lo, hi4, 4):
+                    x = _U(arow + s)
+                    a0, a1, a2, a3 = A[x], A[x + _U(1)], A[x + _U(2)], A[x + _U(3)]
+                    b0 = bbase + _U((s - be * p) * q)
+                    b1, b2, b3 = b0 + _U(q), b0 + _U(2 * q), b0 + _U(3 * q)
+                    for j in range(q):
+                        uj = _U(j)
+                        out[o + uj] += (a0 * B[b0 + uj] + a1 * B[b1 + uj]) + (
+                            a2 * B[b2 + uj] + a3 * B[b3 + uj]
+                        )
+                for s in range(hi4, hi):
                     av = A[_U(arow + s)]
                     br = bbase + _U((s - be * p) * q)
                     for j in range(q):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import fastpath
 from .dispatch import numpy_namespace, outer, stp_pair
 from .guards import check_fits
 from .plans import batch_shape
@@ -71,6 +72,9 @@ def _two(A, B, dtype, side):
         B = B.reshape(B.shape[0], 1)
     if A.shape[-1] == 0 or B.shape[-2] == 0:
         return None
+    out = fastpath.lookup(A, B, side)  # a small product of these shapes planned before
+    if out is not None:
+        return out
     if A.ndim == 2 and B.ndim == 2:
         out = _pair(A, B, side)
         if out is not None:
