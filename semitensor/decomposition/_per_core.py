@@ -5,7 +5,8 @@
 of SPEC §4; with different ``t_k`` no such ring exists and they come here: a one-core
 ALS on the full-bond ring with structured cores. What that engine cannot do is
 refused with a message that says so: the two-core warm-up (an int ``warmup`` above
-0; ``"auto"`` runs none), masks, an ``eps`` rank search and dask arrays.
+0; ``"auto"`` runs none), masks, dask arrays, and for STR an ``eps`` rank search
+(STT's grows each bond in multiples of the ``t`` of the cores it joins).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from .._validation import check_rank_list, check_t
 from ..formats.str import STRTensor, ring_order
 from ..formats.stt import STTTensor
 from ._linalg import on
-from ._prepare import cast_cores, check_init, frobenius_norm, like_tensor
-from ._rank_search import check_bonds_useful
+from ._prepare import cast_cores, check_init, check_ranks_or_eps, frobenius_norm, like_tensor
+from ._rank_search import check_bonds_useful, grow_until_eps, tt_svd_ranks, unfolding_caps
 from ._ring_fit import fit_tensor_ring
 from ._stopping import warn_unconverged
 from .fitinfo import FitInfo
@@ -36,9 +37,12 @@ def per_core_t(t, count, what):
 
 
 def refuse_per_core(fname, ts, *, eps, mask, validation_mask, warmup):
-    """ValueError for the options a per-core ``t`` fit does not take (see the module)."""
+    """ValueError for the options a per-core ``t`` fit does not take (see the module).
+
+    ``eps`` is None or False where the fit takes it (STT).
+    """
     given = [
-        ("eps (a rank search)", eps is not None),
+        ("eps (a rank search)", eps is not None and eps is not False),
         ("mask", mask is not None),
         ("validation_mask", validation_mask is not None),
         (f"warmup={warmup!r} (the two-core sweeps break G ⊗ I_t)",
@@ -47,8 +51,9 @@ def refuse_per_core(fname, ts, *, eps, mask, validation_mask, warmup):
     names = [name for name, present in given if present]
     if names:
         raise ValueError(
-            f"{fname} with a t per core (t={list(ts)}) fits fixed ranks by one-core ALS "
-            f"and does not take {', '.join(names)}; give one t for every core to use them"
+            f"{fname} with a t per core (t={list(ts)}) fits by one-core ALS on the full "
+            f"bonds and does not take {', '.join(names)}; give one t for every core to use "
+            "them"
         )
 
 
@@ -137,8 +142,11 @@ def stt_per_core(prepared, ranks, ts, side, settings, init):
     xp, x, out_dtype, _, scale = prepared
     n, shape = x.ndim, tuple(x.shape)
     chain_t = (1, *ts, 1)
-    bonds = check_per_core_bonds(ranks, chain_t, False, f"bond sizes R_1..R_{n - 1}")
-    check_bonds_useful(bonds, shape, max(ts))
+    what = f"bond sizes R_1..R_{n - 1}"
+    bonds = check_ranks_or_eps(ranks, settings.eps, n - 1, what)
+    if bonds is not None:
+        bonds = check_per_core_bonds(bonds, chain_t, False, what)
+        check_bonds_useful(bonds, shape, max(ts))
     check_init(init, STTTensor, settings, shape=shape, bonds=bonds, t=ts, side=side)
     if isinstance(init, STTTensor):
         settings = replace(settings, init=like_tensor(init.cores, x))
@@ -146,11 +154,41 @@ def stt_per_core(prepared, ranks, ts, side, settings, init):
     def wrap(cores):
         return STTTensor(cast_cores(xp, cores, out_dtype, scale), ts, side)
 
-    cores, info = _fit(xp, x, [1, *bonds, 1], chain_t, side, settings, wrap)
+    if bonds is None:
+        cores, info = _eps_search(xp, x, chain_t, side, settings, wrap)
+    else:
+        cores, info = _fit(xp, x, [1, *bonds, 1], chain_t, side, settings, wrap)
     warn_unconverged(info, "stt_decompose", settings.n_iter_max, settings.tol, stacklevel=4)
     result = wrap(cores)
     result.info = info
     return result
+
+
+def _eps_search(xp, x, chain_t, side, settings, wrap):
+    """The STT bonds grown from TT-SVD's until the error is at most ``eps``.
+
+    As the uniform search (`grow_until_eps`), in steps of each bond's `bond_multiples`,
+    but each refit starts from its own structured SVD sweep: padding the previous
+    cores (`_starts.grow_ring`) embeds the old bonds consistently only where the
+    cores on both sides split them the same way.
+    """
+    shape, eps = tuple(x.shape), settings.eps
+    mult = bond_multiples(chain_t, False)
+    caps = [max(m, c // m * m) for c, m in zip(unfolding_caps(shape, max(chain_t)), mult)]
+    start = [m * math.ceil(r / m) for r, m in zip(tt_svd_ranks(x, eps, 1), mult)]
+    search = replace(settings, stop_at=eps)
+
+    def n_params(bonds):
+        b = [1, *bonds, 1]
+        return sum(b[k] * size * b[k + 1] // chain_t[k] ** 2 for k, size in enumerate(shape))
+
+    def fit(bonds, previous):
+        return _fit(xp, x, [1, *bonds, 1], chain_t, side, search, wrap)
+
+    cores, info, _ = grow_until_eps(
+        fit, start, caps, mult, n_params, math.prod(shape), eps, "stt_decompose"
+    )
+    return cores, info
 
 
 def str_per_core(prepared, ranks, t, side, settings, init, full_core):

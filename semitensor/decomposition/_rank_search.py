@@ -70,6 +70,9 @@ def ring_rank_floor(x, eps):
 def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
     """Grow the bonds (by about a fifth, in steps of ``step``) until the error is at most ``eps``.
 
+    ``step`` is an int, or one per bond (a ``t`` per core: the lcm of the ``t`` of the
+    cores a bond joins).
+
     ``fit(bonds, previous) -> (ring, info)`` fits at ``bonds``, warm-started from the
     ``ring`` of the previous, smaller bonds (``previous`` is None at first) and
     stopping as soon as the error reaches ``eps``; ``n_params(bonds)`` counts the
@@ -78,6 +81,7 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
     ``(ring, info, bonds)`` with ``info.ranks_used`` set.
     """
     bonds = [min(r, c) for r, c in zip(bonds, caps)]
+    steps = list(step) if isinstance(step, (list, tuple)) else [step] * len(bonds)
     previous = None
     while True:
         ring, info = fit(bonds, previous)
@@ -86,10 +90,11 @@ def grow_until_eps(fit, bonds, caps, step, n_params, full_size, eps, fname):
         # Grow by about a fifth (at least one step of t): from t to R in O(log R) refits
         # instead of R/t (measured: china.jpg's STR at eps = 0.05 needed 11 refits).
         grown = [
-            min(r + step * max(1, math.ceil(_GROWTH * r / step)), c) for r, c in zip(bonds, caps)
+            min(r + m * max(1, math.ceil(_GROWTH * r / m)), c)
+            for r, c, m in zip(bonds, caps, steps)
         ]
         if n_params(grown) > full_size:  # the fifth overshoots the budget: try one step
-            grown = [min(r + step, c) for r, c in zip(bonds, caps)]
+            grown = [min(r + m, c) for r, c, m in zip(bonds, caps, steps)]
         reason = None
         if grown == bonds:
             reason = f"every bond reached its cap {caps} (t times the unfolding sizes)"

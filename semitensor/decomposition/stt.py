@@ -115,7 +115,7 @@ def stt_decompose(
     t : int or list of int, default 2
         The STP factor of the interior cores: one for all, or a list of ``N − 2``
         (one per interior core; each bond is then a multiple of the ``t`` of the
-        cores it joins, and the fit is one-core ALS with fixed ranks: see Notes).
+        cores it joins, and the fit is one-core ALS without warm-up: see Notes).
         Ignored when ``N = 2``.
     side : {"left", "right"}, default "left"
     method : {"als", "svd"}, default "als"
@@ -183,7 +183,7 @@ def stt_decompose(
         For an order below 2, NaN/Inf entries, ranks that ``t`` does not divide,
         both or neither of ``ranks`` and ``eps``, an ``init`` that does not match,
         ``method="svd"`` with an ``init`` other than "svd", or a ``t`` per core with
-        ``eps``, a mask, an int ``warmup`` above 0 or a dask array.
+        a mask, an int ``warmup`` above 0 or a dask array.
 
     Warns
     -----
@@ -276,6 +276,8 @@ def stt_decompose(
     seeds, recovered with one fit and with ``n_restarts=5``: 6×8×8×6 at ``R = 4``,
     ``t = (2, 1)``: 14 and 20; 4×5×6×5×4 at ``R = (4, 8, 8, 4)``, ``t = (2, 4, 2)``:
     9 and 20; 6×9×8×6 at ``R = 6``, ``t = (3, 2)``: 0 and 0. Use ``n_restarts``.
+    With ``eps`` the bonds grow from TT-SVD's in multiples of the ``t`` of the cores
+    they join, each refit from its own SVD start.
 
     Cost per one-core sweep: about ``4·|X|·R_1`` flops plus lower-order terms
     (the tensor is contracted once from the left per sweep).
@@ -336,7 +338,7 @@ def stt_decompose(
     )
     if per_core is not None:
         refuse_per_core(
-            "stt_decompose", per_core, eps=eps, mask=mask, validation_mask=held, warmup=warmup
+            "stt_decompose", per_core, eps=False, mask=mask, validation_mask=held, warmup=warmup
         )
         prepared = (xp, x, out_dtype, device, scale)
         return stt_per_core(prepared, ranks, per_core, side, settings, init)

@@ -245,7 +245,6 @@ def test_str_per_mode_t_places_the_full_core_where_it_costs_least():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda x: stt_decompose(x, None, t=[2, 4], eps=0.1), r"t per core .* eps"),
         (lambda x: stt_decompose(x, 4, t=[2, 4], warmup=2), r"warmup=2"),
         (
             lambda x: stt_decompose(x, 4, t=[2, 4], mask=np.arange(x.size).reshape(x.shape) > 0),
@@ -270,3 +269,15 @@ def test_per_core_init_is_a_matching_stt():
     assert fit.info.errors[0] == pytest.approx(start.info.rel_error, rel=1e-9)
     with pytest.raises(ValueError, match="init must match"):
         stt_decompose(x, [4, 4, 4], t=[4, 2], init=start)
+
+
+def test_stt_per_core_eps_search_grows_bonds_in_multiples_of_their_lcm():
+    x = _stt_instance((4, 6, 8, 5), [4, 8, 4], (2, 4), seed=3)
+    x = x + 1e-3 * np.random.default_rng(0).standard_normal(x.shape) * np.abs(x).max()
+    fit = stt_decompose(x, None, t=[2, 4], eps=0.05, random_state=0)
+    assert fit.info.rel_error <= 0.05 and fit.t == (2, 4)
+    r1, r2, r3 = fit.ranks
+    assert r1 % 2 == 0 and r2 % 4 == 0 and r3 % 4 == 0
+    assert fit.info.ranks_used == fit.ranks
+    with pytest.raises(ValueError, match="not both"):
+        stt_decompose(x, 4, t=[2, 4], eps=0.05)
