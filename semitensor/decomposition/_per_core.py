@@ -5,8 +5,8 @@
 of SPEC §4; with different ``t_k`` no such ring exists and they come here: a one-core
 ALS on the full-bond ring with structured cores. What that engine cannot do is
 refused with a message that says so: the two-core warm-up (an int ``warmup`` above
-0; ``"auto"`` runs none), masks, dask arrays, and for STR an ``eps`` rank search
-(STT's grows each bond in multiples of the ``t`` of the cores it joins).
+0; ``"auto"`` runs none), masks and dask arrays. An ``eps`` search grows each bond in
+multiples of the ``t`` of the cores it joins, each refit from its own SVD start.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ from ..formats.str import STRTensor, ring_order
 from ..formats.stt import STTTensor
 from ._linalg import on
 from ._prepare import cast_cores, check_init, check_ranks_or_eps, frobenius_norm, like_tensor
-from ._rank_search import check_bonds_useful, grow_until_eps, tt_svd_ranks, unfolding_caps
+from ._rank_search import (
+    check_bonds_useful,
+    grow_until_eps,
+    ring_rank_floor,
+    tt_svd_ranks,
+    unfolding_caps,
+)
 from ._ring_fit import fit_tensor_ring
 from ._stopping import warn_unconverged
 from .fitinfo import FitInfo
@@ -90,8 +96,10 @@ def str_modes(t, n, full_core, bonds, shape, fname):
     ``t`` lists the cores other than the full one (``N − 1`` entries, ``full_core``
     given) or every mode (``N``, the full core's entry unused); ``full_core=None``
     (``"auto"``) takes the mode whose full core has the fewest parameters among those
-    the bonds allow.
+    the bonds allow. ``bonds`` may be a function of the placement (an ``eps`` search's
+    first bonds).
     """
+    bonds_for = bonds if callable(bonds) else (lambda m: bonds)
     if len(t) == n - 1:
         if full_core is None:
             raise ValueError(
@@ -108,6 +116,7 @@ def str_modes(t, n, full_core, bonds, shape, fname):
     best = None
     for m in candidates:
         ts = [1 if k == m else by_mode[k] for k in range(n)]
+        bonds = bonds_for(m)
         if any(bonds[k] % math.lcm(ts[k - 1], ts[k]) for k in range(n)):
             continue
         params = sum(bonds[k] * shape[k] * bonds[(k + 1) % n] // ts[k] ** 2 for k in range(n))
@@ -164,6 +173,12 @@ def stt_per_core(prepared, ranks, ts, side, settings, init):
     return result
 
 
+def _mode_t(t, m):
+    """The ``t`` per mode of an STR whose full core is ``m``, from the ``N − 1`` others."""
+    rest = iter(t)
+    return [1 if k == m else next(rest) for k in range(len(t) + 1)]
+
+
 def _eps_search(xp, x, chain_t, side, settings, wrap):
     """The STT bonds grown from TT-SVD's until the error is at most ``eps``.
 
@@ -199,11 +214,23 @@ def str_per_core(prepared, ranks, t, side, settings, init, full_core):
     """
     xp, x, out_dtype, _, scale = prepared
     n, shape = x.ndim, tuple(x.shape)
-    bonds = check_rank_list(ranks, n, f"bond sizes R_0..R_{n - 1}")
-    m, by_mode = str_modes(t, n, full_core, bonds, shape, "str_decompose")
+    what = f"bond sizes R_0..R_{n - 1}"
+    bonds = check_ranks_or_eps(ranks, settings.eps, n, what)
+    if bonds is None:  # eps: from the ring floor ⌈√ρ⌉, in multiples of each bond's lcm
+        q = ring_rank_floor(x, settings.eps)
+        t_of = dict(enumerate(t)) if len(t) == n else None
+
+        def first_bonds(m):
+            ts = [1 if k == m else t_of[k] for k in range(n)] if t_of else None
+            return [u * math.ceil(q / u) for u in bond_multiples(ts or _mode_t(t, m), True)]
+
+        m, by_mode = str_modes(t, n, full_core, first_bonds, shape, "str_decompose")
+    else:
+        m, by_mode = str_modes(t, n, full_core, bonds, shape, "str_decompose")
     mode_t = [by_mode[k] for k in range(n)]
-    check_per_core_bonds(bonds, mode_t, True, f"bond sizes R_0..R_{n - 1}")
-    check_bonds_useful(bonds, shape, max(mode_t), ring=True)
+    if bonds is not None:
+        check_per_core_bonds(bonds, mode_t, True, what)
+        check_bonds_useful(bonds, shape, max(mode_t), ring=True)
     ts = tuple(by_mode[k] for k in range(n) if k != m)
     check_init(init, STRTensor, settings, shape=shape, bonds=bonds, t=ts, side=side)
     order = ring_order(m, n)
@@ -219,8 +246,27 @@ def str_per_core(prepared, ranks, t, side, settings, init, full_core):
             cores[k] = chain[j]
         return STRTensor(cast_cores(xp, cores, out_dtype, scale), ts, side, m)
 
-    ranks = [bonds[k] for k in order] + [bonds[m]]
-    chain, info = _fit(xp, xr, ranks, [mode_t[k] for k in order], side, settings, wrap)
+    chain_t = [mode_t[k] for k in order]
+
+    def fit(bonds, previous=None, settings=settings):
+        ranks = [bonds[k] for k in order] + [bonds[m]]
+        return _fit(xp, xr, ranks, chain_t, side, settings, wrap)
+
+    if bonds is not None:
+        chain, info = fit(bonds)
+    else:
+        mult = bond_multiples(mode_t, True)
+        caps = unfolding_caps(shape, max(mode_t), ring=True)
+        caps = [max(u, c // u * u) for c, u in zip(caps, mult)]
+
+        def n_params(b):
+            return sum(b[k] * shape[k] * b[(k + 1) % n] // mode_t[k] ** 2 for k in range(n))
+
+        search = replace(settings, stop_at=settings.eps)
+        chain, info, _ = grow_until_eps(
+            lambda b, previous: fit(b, settings=search), first_bonds(m), caps, mult,
+            n_params, math.prod(shape), settings.eps, "str_decompose",
+        )  # fmt: skip
     warn_unconverged(info, "str_decompose", settings.n_iter_max, settings.tol, stacklevel=4)
     result = wrap(chain)
     result.info = info

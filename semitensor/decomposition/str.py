@@ -78,7 +78,7 @@ def str_decompose(
         The STP factor of the cores other than the full one: one for all, a list of
         ``N − 1`` (those cores in mode order; ``full_core`` must then be given), or a
         list of ``N`` (one per mode, the full core's entry unused). Different values
-        fit fixed ranks by one-core ALS (see
+        fit by one-core ALS on the full bonds (see
         `~semitensor.decomposition.stt.stt_decompose`, "A t per core").
     side : {"left", "right"}, default "left"
     method : {"als", "svd"}, default "als"
@@ -114,8 +114,7 @@ def str_decompose(
     ValueError
         For an order below 2, NaN/Inf entries, ranks that ``t`` does not divide,
         both or neither of ``ranks`` and ``eps``, an ``init`` that does not match, or
-        a ``t`` per core with ``eps``, a mask, an int ``warmup`` above 0 or a dask
-        array.
+        a ``t`` per core with a mask, an int ``warmup`` above 0 or a dask array.
 
     Warns
     -----
@@ -207,7 +206,7 @@ def str_decompose(
     )
     if per_core is not None:
         refuse_per_core(
-            "str_decompose", per_core, eps=eps, mask=mask, validation_mask=held, warmup=warmup
+            "str_decompose", per_core, eps=False, mask=mask, validation_mask=held, warmup=warmup
         )
         prepared = (xp, x, out_dtype, device, scale)
         return str_per_core(prepared, ranks, per_core, side, settings, init, full)

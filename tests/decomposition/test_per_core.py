@@ -253,7 +253,6 @@ def test_str_per_mode_t_places_the_full_core_where_it_costs_least():
         (lambda x: stt_decompose(x, [4, 6, 4], t=[2, 4]), r"ranks\[1\] = 6 .* lcm, 4"),
         (lambda x: str_decompose(x, 4, t=[2, 4, 2]), r"needs full_core given"),
         (lambda x: str_decompose(x, [4, 4, 6, 6], t=[2, 2, 4, 4]), r"suit no placement"),
-        (lambda x: str_decompose(x, None, t=[2, 4, 2], full_core=0, eps=0.1), "eps"),
     ],
 )
 def test_per_core_refusals(call, match):
@@ -281,3 +280,17 @@ def test_stt_per_core_eps_search_grows_bonds_in_multiples_of_their_lcm():
     assert fit.info.ranks_used == fit.ranks
     with pytest.raises(ValueError, match="not both"):
         stt_decompose(x, 4, t=[2, 4], eps=0.05)
+
+
+@pytest.mark.parametrize(("t", "full_core"), [([2, 2, 4, 4], "auto"), ([2, 4, 4], 1)])
+def test_str_per_core_eps_search(t, full_core):
+    grid = np.meshgrid(*[np.linspace(0, 1, s) for s in (5, 4, 6, 5)], indexing="ij")
+    x = 1.0 / (1.0 + sum(grid))  # smooth: low rank to a good accuracy
+    fit = str_decompose(x, None, t=t, full_core=full_core, eps=1e-3, random_state=0)
+    assert fit.info.rel_error <= 1e-3 and fit.info.ranks_used == fit.ranks
+    n = len(fit.ranks)
+    by_mode = [1 if k == fit.full_core else None for k in range(n)]
+    rest = iter(fit.t)
+    by_mode = [b if b is not None else next(rest) for b in by_mode]
+    for k, r in enumerate(fit.ranks):  # bond k joins cores k - 1 and k
+        assert r % math.lcm(by_mode[k - 1], by_mode[k]) == 0
