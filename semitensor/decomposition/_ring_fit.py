@@ -52,7 +52,7 @@ _COST_RATIO = 12.0
 _CHEAP_FLOPS = 2e7
 # Working sets below this many float64 entries (32 MB) never block the warm-up.
 _SMALL_WORK = 1 << 22
-# One-core sweeps between a warm-up that found nothing and its one retry.
+# One-core sweeps between the end of the auto warm-up and its one retry.
 _RETRY_AFTER = 10
 
 
