@@ -27,6 +27,7 @@ except ImportError:
 SETTINGS = settings(max_examples=40, deadline=None)
 seeds = st.integers(0, 2**32 - 1)
 DTYPES = ["float64", "float32", "int64", "complex128"]
+ROUTES = [("left", "fused"), ("left", "blas"), ("left", "cols"), ("right", "fused")]
 
 
 def generic_stp(A, B, side):
@@ -39,7 +40,7 @@ def generic_stp(A, B, side):
 
 
 def compiled(kind, A, B, side, parallel):
-    from semitensor._kernels import numba_dense, numba_right, route
+    from semitensor._kernels import numba_cols, numba_dense, numba_right, route
 
     m, n, p, q, g, a, b = route.sizes(A.shape, B.shape)
     count = max(A.shape[0], B.shape[0])
@@ -47,6 +48,7 @@ def compiled(kind, A, B, side, parallel):
     fn = {
         ("left", "fused"): numba_dense.left_fused,
         ("left", "blas"): numba_dense.left_blas,
+        ("left", "cols"): numba_cols.left_cols,
         ("right", "fused"): numba_right.right_fused,
     }[side, kind]
     if kind == "blas":  # small tiles, so that tiling over rows and stacks is exercised
@@ -62,7 +64,7 @@ def compiled(kind, A, B, side, parallel):
     q=st.integers(1, 9),
     count=st.integers(1, 4),
     layout=st.sampled_from(["both", "a", "b"]),
-    route_=st.sampled_from([("left", "fused"), ("left", "blas"), ("right", "fused")]),
+    route_=st.sampled_from(ROUTES),
     parallel=st.booleans(),
     dtype=st.sampled_from(DTYPES),
     seed=seeds,
@@ -91,6 +93,8 @@ def test_dense_kernels_equal_array_api_route(
         ((3, 90), (63, 2)),  # g = 9, q < 4: blocks as dot products
         ((4, 45), (36, 3)),
         ((5, 9), (165, 2)),  # q·b < 32, g < 8: the flat band loops
+        ((70, 26), (33, 5)),  # two row tiles of the column kernel, the last of 6 rows
+        ((130, 3), (2, 9)),  # three tiles, the last of 2 rows (scalar transpose), n < 4
     ],
 )
 def test_dense_kernels_on_wide_interleaves(sa, sb, side):
@@ -98,7 +102,7 @@ def test_dense_kernels_on_wide_interleaves(sa, sb, side):
     rng = np.random.default_rng(0)
     A, B = rng.standard_normal((1,) + sa), rng.standard_normal((1,) + sb)
     want = kron_stp(A[0], B[0], side)
-    kinds = ["fused", "blas"] if side == "left" else ["fused"]
+    kinds = ["fused", "blas", "cols"] if side == "left" else ["fused"]
     for kind in kinds:
         for parallel in (False, True):
             assert_close(compiled(kind, A, B, side, parallel)[0], want)
@@ -111,7 +115,7 @@ def test_dense_kernels_on_wide_interleaves(sa, sb, side):
     ab=st.sampled_from([(2, 5), (3, 4), (5, 7), (7, 9), (2, 13), (11, 6), (3, 19), (17, 4)]),
     q=st.integers(1, 23),
     count=st.integers(1, 3),
-    route_=st.sampled_from([("left", "fused"), ("left", "blas"), ("right", "fused")]),
+    route_=st.sampled_from(ROUTES),
     dtype=st.sampled_from(DTYPES + ["complex64"]),
     backend=st.sampled_from(BACKENDS),
     seed=seeds,
@@ -147,7 +151,7 @@ def test_every_route_through_stp_matches_definition(side, monkeypatch):
     rng = np.random.default_rng(5)
     A, B = rng.standard_normal((3, 6, 10)), rng.standard_normal((3, 4, 7))
     want = np.stack([kron_stp(a, b, side) for a, b in zip(A, B)])
-    kinds = ["generic", "fused", "blas", "stack"] if side == "left" else ["generic", "fused"]
+    kinds = ["generic", "fused"] + (["blas", "cols", "stack"] if side == "left" else [])
     monkeypatch.setattr(fastpath, "lookup", lambda *args: None)  # the forced kind each time
     for kind in kinds:
         monkeypatch.setattr(route, "choose", lambda *args, kind=kind: kind)
@@ -394,3 +398,18 @@ def test_outer_products_match_definition(sa, sb, side, backend):
     for dtype in ("int64", "complex128", "float32"):
         Ad, Bd = rand(rng, sa, dtype), rand(rng, sb, dtype)
         assert_close(semitensor.stp(Ad, Bd, side=side), kron_stp(Ad, Bd, side), dtype)
+
+
+@pytest.mark.parametrize("sa,sb", [((26, 15), (6, 7)), ((3, 70, 10), (4, 5)), ((5, 9), (6, 2))])
+def test_prepared_column_kernel_call_matches_definition(sa, sb):
+    # `fastpath`'s prepared call of `numba_cols` (the serial kernel, buffers kept)
+    from semitensor._kernels import fastpath
+
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal(sa), rng.standard_normal(sb)
+    call, nbytes = fastpath.prepare("cols", "left", A.shape, B.shape, A.dtype)
+    assert nbytes > 0
+    As = A.reshape((-1,) + sa[-2:])
+    want = np.stack([kron_stp(x, B, "left") for x in As]).reshape(call(A, B).shape)
+    for _ in range(2):
+        assert_close(call(A, B), want)

@@ -64,7 +64,7 @@ def stp_pair(xp, A, B, side):
 def _prepare(kind, side, A, B, back, entries):
     # numpy operands of a small product planned on the serial fused kernel: the next
     # product of these shapes calls it from `small` through `fastpath`
-    if kind == "fused" and back is _identity and entries < route.PARALLEL_MIN_ENTRIES:
+    if kind in ("fused", "cols") and back is _identity and entries < route.PARALLEL_MIN_ENTRIES:
         key = (side, A.shape, B.shape, A.dtype, B.dtype)
         fastpath.remember(key, fastpath.prepare(kind, side, A.shape, B.shape, A.dtype))
 
@@ -152,7 +152,11 @@ def _compiled(kind, A, B, side, count):
         out = route.run_compiled(numba_stp.stp_stack, A3, B3, side)
         # The kernel sees two 3-d stacks; the broadcast batch shape is the callers'.
         return None if out is None else out.reshape(tuple(batch) + out.shape[-2:])
-    if side == "left":
+    if kind == "cols":
+        from . import numba_cols
+
+        fn = numba_cols.left_cols
+    elif side == "left":
         from . import numba_dense
 
         fn = numba_dense.left_fused if kind == "fused" else numba_dense.left_blas

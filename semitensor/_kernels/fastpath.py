@@ -81,9 +81,11 @@ def prepare(kind, side, A_shape, B_shape, dtype):
     m, n, p, q, g, a, b = route.sizes(A_shape, B_shape)
     na, nb = _count(A_shape), _count(B_shape)
     count = max(na, nb)
-    if kind != "fused" or count * m * a * q * b >= route.PARALLEL_MIN_ENTRIES:
+    if kind not in ("fused", "cols") or count * m * a * q * b >= route.PARALLEL_MIN_ENTRIES:
         return None
     shape = tuple(batch_shape(A_shape[:-2], B_shape[:-2])) + (m * a, q * b)
+    if kind == "cols":
+        return _prepare_cols(shape, dtype, na, nb, m, n, p, q, a, b)
     if side == "right":
         from .numba_right import _right_tasks
 
@@ -121,3 +123,25 @@ def _count(shape):
     for d in shape[:-2]:
         total *= d
     return total
+
+
+def _prepare_cols(shape, dtype, na, nb, m, n, p, q, a, b):
+    import numpy as np
+
+    from . import numba_cols as nc
+    from .numba_dense import _band_offsets
+    from .plans import left_blocks
+
+    kk, ll = left_blocks(a, b)
+    T = _band_offsets(a, b, q)
+    mt = min(nc.TILE, m)
+    n_tasks = max(na, nb) * (-(-m // mt))
+    bufs = tuple(np.empty(size, dtype) for size in nc.buffer_sizes(n, q, a + b - 1, mt))
+    args = (na, nb, m, n, p, q, a, b, kk, ll, T)
+
+    def call(A, B):
+        out = np.empty(shape, dtype)
+        nc._cols_tasks(A.reshape(-1), B.reshape(-1), *args, out.reshape(-1), mt, 0, n_tasks, *bufs)
+        return out
+
+    return call, sum(x.nbytes for x in bufs) + T.nbytes

@@ -128,7 +128,8 @@ def _loaded():
 
 
 _KERNEL_MODULES = tuple(
-    f"{__package__}.{name}" for name in ("numba_dense", "numba_place", "numba_right", "numba_stp")
+    f"{__package__}.{name}"
+    for name in ("numba_cols", "numba_dense", "numba_place", "numba_right", "numba_stp")
 )
 
 

@@ -40,6 +40,8 @@ _PN_FUSED_MAX_G = 8
 # Output entries from which the kernels split the work over threads: below it waking
 # the pool costs more than it saves.
 PARALLEL_MIN_ENTRIES = 1 << 17
+# General left STP: rows of B up to this many entries make `numba_cols` a candidate.
+COLS_MAX_Q = 16
 
 NUMBA_DTYPES = (np.float32, np.float64, np.complex64, np.complex128, np.int32, np.int64)
 
@@ -92,6 +94,8 @@ def sizes(A_shape, B_shape):
 def candidates(A_shape, B_shape, count, side):
     """Kernels that can win for one product, the cost model's choice first.
 
+    ``"cols"`` (`numba_cols`) is only ever measured, never the model's guess.
+
     ``("generic",)`` alone where the product is one GEMM on reshaped views (or
     empty): no compiled kernel can beat it by enough to be worth measuring.
     """
@@ -99,6 +103,8 @@ def candidates(A_shape, B_shape, count, side):
     if one_gemm(n, p, a, b, side) or count * m * a * q * b == 0:
         return ("generic",)
     kinds = ["generic", "fused"] + (["blas"] if side == "left" else [])
+    if side == "left" and a > 1 and b > 1 and q <= COLS_MAX_Q:
+        kinds.append("cols")  # block products down the columns (`numba_cols`)
     if count >= 64:
         kinds.append("stack")
     first = choose(A_shape, B_shape, count, side)
