@@ -12,8 +12,9 @@ noise, per-chunk seeds), fitted
 
 Each dask row comes twice: "generated", where every pass over the data regenerates
 it (what reading it from zarr would cost), and "persisted", where the chunks are
-first held in the workers' memory (``client.persist``; on threads, ``x.persist()``),
-as numpy holds the tensor (the persisting is not timed; its memory is in the peak).
+first held in the workers' memory (``client.persist``, spread evenly over the
+workers; on threads, ``x.persist()``), as numpy holds the tensor (the persisting is
+not timed; its memory is in the peak).
 
 ``--large`` adds the fit of a tensor that never exists in memory (default 8 GB,
 1024^3 float64) on 2 workers of ``--memory-limit`` (default 2 GB) each.
@@ -46,11 +47,17 @@ def _block(block_info=None, shape=None):
     return smooth + 0.1 * seed.standard_normal(smooth.shape)
 
 
-def generated(shape, chunk):
+def generated(shape, chunk, workers=None):
+    """The lazy tensor; with ``workers`` (addresses), block ``b`` is pinned to the
+    worker ``sum(b) mod len(workers)`` (a checkerboard: persisting spreads it evenly)."""
+    import dask
     import dask.array as da
 
     chunks = da.core.normalize_chunks(chunk, shape)
-    return da.map_blocks(_block, chunks=chunks, dtype=float, shape=shape)
+    if workers is None:
+        return da.map_blocks(_block, chunks=chunks, dtype=float, shape=shape)
+    with dask.annotate(workers=lambda key: [workers[sum(key[1:]) % len(workers)]]):
+        return da.map_blocks(_block, chunks=chunks, dtype=float, shape=shape)
 
 
 def fits(sweeps):
@@ -89,8 +96,9 @@ def on_cluster(fit, x, workers, limit, persist=False):
         n_workers=workers, threads_per_worker=1, memory_limit=limit, dashboard_address=":0"
     ) as cluster, Client(cluster) as client:  # fmt: skip
         client.run(lambda: __import__("semitensor"))
-        if persist:
-            x = client.persist(x)
+        if persist:  # spread evenly (a plain persist can leave 6 of 8 blocks on one worker)
+            addresses = sorted(client.scheduler_info()["workers"])
+            x = client.persist(generated(x.shape, x.chunks, addresses), optimize_graph=False)
             wait(x)
         sampler = MemorySampler()
         with sampler.sample("fit", interval=0.1):

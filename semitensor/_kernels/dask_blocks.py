@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 
 import array_api_compat
 import numpy as np
@@ -29,7 +30,8 @@ __all__ = [
     "stp_mode_dot",
     "unfold",
     "block_sum",
-    "axis_sum",
+    "block_total",
+    "axis_total",
     "lazy_blocks",
 ]
 
@@ -183,40 +185,163 @@ def block_sum(x, fn, out_shape, dtype=np.float64):
     return parts.sum(axis=tuple(range(nd)))
 
 
-def _axis_share(block, start, fn, dtype):
-    return np.asarray(fn(block, int(start[0])), dtype=dtype)[None, ...]
+# `block_total` and `axis_total` compute a pass at once on a graph of their own: a
+# task per block (or, for blocks held in a cluster's memory, a task per worker over
+# the blocks it holds) and sums of at most `_FAN_IN` shares a task; no dask.array
+# layers. The dask.array route cost tens of milliseconds a pass on a cluster (graph
+# layers and their optimisation, a reduction tree, a task a block, a concatenation
+# on a worker before the transfer to the client).
+
+_FAN_IN = 8
+_HELD = {}  # (name, chunks, graph id) -> `_who_holds`, the last few arrays
 
 
-def axis_sum(y, axis, fn, lead, dtype=np.float64):
-    """``Σ`` over the chunks of ``y`` along ``axis`` of ``fn(block, start)``, lazily.
+def _add(*parts):
+    total = np.array(parts[0], copy=True)
+    for p in parts[1:]:
+        total += p
+    return total
 
-    The axes before ``axis`` must be single chunks (bonds); ``fn`` gets a numpy block
-    and the index of its first entry along ``axis``, and returns an array of shape
-    ``lead + block.shape[axis + 1:]``: ``axis`` (and those before it) contracted into
-    the new leading axes ``lead``. The result has shape ``lead + y.shape[axis + 1:]``,
-    the chunks of ``y`` after ``axis``; the shares of the chunks along ``axis`` are
-    tree-summed, so a task holds a block and a few shares.
+
+def _tree_sum(parts):
+    """Delayed ``Σ parts``, ``_FAN_IN`` shares a task (a task holds at most that many)."""
+    from dask import delayed
+
+    add = delayed(_add, pure=False)
+    while len(parts) > 1:
+        groups = [parts[i : i + _FAN_IN] for i in range(0, len(parts), _FAN_IN)]
+        parts = [g[0] if len(g) == 1 else add(*g) for g in groups]
+    return parts[0]
+
+
+def _offsets(chunks):
+    return [tuple(int(v) for v in np.cumsum((0,) + tuple(c[:-1]))) for c in chunks]
+
+
+def _held_by_worker(x):
+    """``[(worker, block indices)]``: the blocks of ``x`` by the worker holding them.
+
+    None unless every block is a future in a ``distributed`` cluster's memory (a
+    persisted array). Cached per array; a stale entry (an id reused) costs only the
+    placement of the tasks, never the result.
     """
-    import dask.array as da
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    key = (x.name, x.chunks, id(x.__dask_graph__()))
+    if key not in _HELD:
+        while len(_HELD) >= 8:
+            _HELD.pop(next(iter(_HELD)))
+        _HELD[key] = _who_holds(x, distributed.futures_of(x))
+    return _HELD[key]
 
-    nd, lead = y.ndim, tuple(lead)
-    ind = tuple(range(nd))
-    new = tuple(range(nd, nd + len(lead)))
-    out_ind = (axis,) + new + ind[axis + 1 :]
-    parts = da.blockwise(
-        functools.partial(_axis_share, fn=fn, dtype=dtype),
-        out_ind,
-        y,
-        ind,
-        da.arange(y.shape[axis], chunks=y.chunks[axis]),
-        (axis,),
-        new_axes=dict(zip(new, lead)),
-        adjust_chunks={axis: 1},
-        dtype=dtype,
-        meta=np.empty((0,) * len(out_ind), dtype=dtype),
-        concatenate=True,
+
+def _who_holds(x, futures):
+    index = {(x.name,) + ix: ix for ix in np.ndindex(x.numblocks)}
+    if not futures or len(futures) != len(index) or any(f.key not in index for f in futures):
+        return None
+    who = futures[0].client.who_has(futures)
+    groups = {}
+    for f in futures:
+        groups.setdefault(min(who.get(f.key) or ("",)), []).append(index[f.key])
+    return [(w, sorted(ixs)) for w, ixs in sorted(groups.items(), key=lambda g: min(g[1]))]
+
+
+def _groups(x):
+    """`_held_by_worker`, or one group a block (no worker named)."""
+    held = _held_by_worker(x)
+    return held if held is not None else [("", [ix]) for ix in np.ndindex(x.numblocks)]
+
+
+def _group_lanes(blocks, starts, lanes, fn, dtype):
+    """Per lane the sum of the group's ``fn(block, start)``: ``[(lane, sum)]``.
+
+    The sum alone where every lane is None.
+    """
+    sums = {}
+    for block, start, lane in zip(blocks, starts, lanes):
+        part = np.asarray(fn(block, start), dtype=dtype)
+        sums[lane] = part if lane not in sums else sums[lane] + part
+    return sums[None] if list(sums) == [None] else list(sums.items())
+
+
+def _group_tasks(x, fn, start, lane, dtype):
+    """Delayed `_group_lanes` of each group, each pinned to the worker holding it."""
+    import dask
+    from dask import delayed
+
+    blocks = x.to_delayed(optimize_graph=False)
+    run = delayed(functools.partial(_group_lanes, fn=fn, dtype=dtype), pure=False)
+    out = []
+    for worker, g in _groups(x):
+        where = dict(workers=[worker], allow_other_workers=True) if worker else {}
+        with dask.annotate(**where):
+            out.append(
+                run([blocks[ix] for ix in g], [start(ix) for ix in g], [lane(ix) for ix in g])
+            )
+    return out
+
+
+def block_total(x, fn, dtype=np.float64):
+    """``Σ_blocks fn(block, starts)`` as numpy, computed now (`block_sum`'s contract)."""
+    import dask
+
+    offs = _offsets(x.chunks)
+    parts = _group_tasks(
+        x, fn, lambda ix: tuple(o[i] for o, i in zip(offs, ix)), lambda ix: None, dtype
     )
-    return parts.sum(axis=0)
+    if len(parts) <= _FAN_IN:  # a task a worker (or few blocks): summed here
+        return _add(*dask.compute(*parts))
+    (total,) = dask.compute(_tree_sum(parts))
+    return total
+
+
+def axis_total(y, axis, fn, lead, keep=False, dtype=np.float64):
+    """`axis_sum` computed now: numpy, or (``keep``) a dask array persisted on the workers.
+
+    ``axis_sum(y, axis, fn, lead)``: ``Σ`` over the chunks of ``y`` along ``axis`` of
+    ``fn(block, start)``; the axes before ``axis`` are single chunks (bonds), ``fn``
+    gets a block and the index of its first entry along ``axis`` and returns an array
+    of shape ``lead + block.shape[axis + 1:]``. The result, ``lead + y.shape[axis + 1:]``,
+    has the chunks of ``y`` after ``axis``. A lane (the blocks that share the indices
+    after ``axis``) is summed on the workers; the lanes go to the client as they are.
+    """
+    import dask
+    import dask.array as da
+    from dask import delayed
+
+    lead, starts, rest = tuple(lead), _offsets(y.chunks)[axis], y.numblocks[axis + 1 :]
+    held = None if keep else _held_by_worker(y)
+    if held is not None:  # a task a worker, its lanes summed there, the rest here
+        out = np.zeros(lead + tuple(y.shape[axis + 1 :]), dtype=dtype)
+        tasks = _group_tasks(y, fn, lambda ix: starts[ix[axis]], lambda ix: ix[axis + 1 :], dtype)
+        for pairs in dask.compute(*tasks):
+            for lane, part in pairs:
+                out[_lane_slice(y, axis, lane)] += part
+        return out
+    blocks = y.to_delayed(optimize_graph=False)
+    run = delayed(functools.partial(_group_lanes, fn=fn, dtype=dtype), pure=False)
+    outs = []
+    for jx in np.ndindex(rest):
+        lane = [(0,) * axis + (i,) + jx for i in range(y.numblocks[axis])]
+        outs.append(_tree_sum([run([blocks[ix]], [starts[ix[axis]]], [None]) for ix in lane]))
+    if keep:
+        grid = np.empty(rest, dtype=object)
+        for jx, o in zip(np.ndindex(rest), outs):
+            shape = lead + tuple(c[i] for c, i in zip(y.chunks[axis + 1 :], jx))
+            grid[jx] = da.from_delayed(o, shape, dtype=dtype)
+        return da.block(grid.tolist()).persist()
+    out = np.empty(lead + tuple(y.shape[axis + 1 :]), dtype=dtype)
+    for jx, part in zip(np.ndindex(rest), dask.compute(*outs)):
+        out[_lane_slice(y, axis, jx)] = part
+    return out
+
+
+def _lane_slice(y, axis, jx):
+    """Where the lane ``jx`` (block indices after ``axis``) lies in the result."""
+    offs = _offsets(y.chunks[axis + 1 :])
+    sizes = [c[i] for c, i in zip(y.chunks[axis + 1 :], jx)]
+    return (Ellipsis,) + tuple(slice(o[i], o[i] + d) for o, i, d in zip(offs, jx, sizes))
 
 
 def lazy_blocks(shape, chunks, fn, dtype):

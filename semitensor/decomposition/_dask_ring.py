@@ -3,8 +3,8 @@
 The one-core sweep of `_ring_als.Sweeper` with its data steps made chunk-wise. The
 right-hand side of core 0 (``X`` contracted with the chain ``H_1 ⋯ H_{N−1}``) is
 summed over chunks, each chunk meeting the chain's slice at its index ranges
-(`block_sum`); then ``X`` is contracted with the new ``H_0`` into the partial
-contraction ``L_1[a_0, a_1, i_1, …]`` (`axis_sum`), ``r_0 r_1 / I_0`` of the tensor's
+(`block_total`); then ``X`` is contracted with the new ``H_0`` into the partial
+contraction ``L_1[a_0, a_1, i_1, …]`` (`axis_total`), ``r_0 r_1 / I_0`` of the tensor's
 size. Every later core works on ``L_k`` alone, as the numpy engine does: its
 right-hand side is ``L_k`` against the chain of the cores after it, and ``L_{k+1}``
 is ``L_k`` contracted with ``H_k``. An ``L_k`` of at most `_GATHER_ENTRIES` entries
@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from .._kernels.dask_blocks import axis_sum, block_sum, is_dask
+from .._kernels.dask_blocks import axis_total, block_total, is_dask
 from ..formats.str import STRTensor
 from ._dask_prepare import GATHER_ENTRIES, frob_error, worker_memory
 from ._linalg import _PAD, fix_signs, solve_spd
@@ -70,7 +70,7 @@ def _rhs_subscripts(n, k):
 
 
 def rhs(x, cores, k):
-    """Lazy ``b[a_k, i_k, a_{k+1}]``: the tensor contracted with every core but ``k``."""
+    """``b[a_k, i_k, a_{k+1}]`` (numpy): the tensor contracted with every core but ``k``."""
     n = x.ndim
     subs = _rhs_subscripts(n, k)
     others = [m for m in range(n) if m != k]
@@ -84,7 +84,7 @@ def rhs(x, cores, k):
         out[:, sl[k], :] = part
         return out
 
-    return block_sum(x, one, (r, size, q))
+    return block_total(x, one)
 
 
 def ring_error(x, cores, norm_x):
@@ -113,7 +113,7 @@ def one_core_sweep(x, cores, norm_sq, cached=None):
     grams = _right_grams(cores)
     left, gl = x, None
     for k in range(n):
-        b = _left_rhs(left, cores, k) if cached else rhs(x, cores, k).compute()
+        b = _left_rhs(left, cores, k) if cached else rhs(x, cores, k)
         gram = _block_gram(np, gl, grams[k + 1])
         rk, ib, re = b.shape
         bm = b.transpose(0, 2, 1).reshape(rk * re, ib)
@@ -149,7 +149,7 @@ def _chain(cores, lo, sl):
 
 
 def _rhs_share(block, starts, cores, k):
-    """The share of one block of ``L_k`` (of ``X`` for k = 0) in ``b_k`` (for `block_sum`)."""
+    """The share of one block of ``L_k`` (of ``X`` for k = 0) in ``b_k`` (for `block_total`)."""
     r, size, q = cores[k].shape
     out = np.zeros((r, size, q))
     if k == 0:  # b[a_0, i_0, a_1] = Σ_J X[i_0, J] C[a_1, J, a_0]
@@ -173,7 +173,7 @@ def _left_rhs(left, cores, k):
         return np.ascontiguousarray(left.transpose(1, 2, 0))
     if is_dask(left):
         one = functools.partial(_rhs_share, cores=tuple(cores), k=k)
-        return block_sum(left, one, cores[k].shape).compute()
+        return block_total(left, one)
     return _rhs_share(left, (0,) * left.ndim, cores, k)
 
 
@@ -195,10 +195,11 @@ def _advance(left, cores, k):
     if not is_dask(left):
         return _advance_share(left, 0, cores, k)
     one = functools.partial(_advance_share, cores=tuple(cores), k=k)
-    nxt = axis_sum(left, 0 if k == 0 else 2, one, (cores[0].shape[0], cores[k].shape[2]))
-    if nxt.size <= GATHER_ENTRIES or k + 2 == len(cores):
-        return nxt.compute()
-    return nxt.persist()
+    lead = (cores[0].shape[0], cores[k].shape[2])
+    axis = 0 if k == 0 else 2
+    size = math.prod(lead) * math.prod(left.shape[axis + 1 :])
+    keep = size > GATHER_ENTRIES and k + 2 < len(cores)
+    return axis_total(left, axis, one, lead, keep=keep)
 
 
 def tr_svd_dask(x, ranks, rng):

@@ -205,3 +205,35 @@ def test_masks_on_dask_are_refused_by_every_fit():
     ):
         with pytest.raises(TypeError, match="mask= and validation_mask= are not supported"):
             fit(x, ranks, 2, mask=mask)
+
+
+@pytest.mark.parametrize("path", ["gathered", "kept-on-workers"])
+def test_persisted_on_the_cluster_equals_numpy(reference, cluster, monkeypatch, path):
+    """Blocks held in the workers' memory: a pass runs one task per worker over them."""
+    from semitensor._kernels import dask_blocks
+    from semitensor.decomposition import _dask_ring
+
+    if path == "kept-on-workers":
+        monkeypatch.setattr(_dask_ring, "GATHER_ENTRIES", 0)
+    with distributed.Client(cluster) as client:
+        x = client.persist(da.from_array(X, chunks=CHUNKS))
+        distributed.wait(x)
+        groups = dask_blocks._held_by_worker(x)
+        assert sorted(ix for _, g in groups for ix in g) == list(np.ndindex(x.numblocks))
+        ring = dict(t=2, side="left", random_state=1, tol=1e-6, warmup=0)
+        fits = {
+            "stt-svd": st.stt_decompose(x, 4, init="svd", **ring),
+            "stt-random": st.stt_decompose(x, 4, init="random", **ring),
+            "str-random": st.str_decompose(x, 4, init="random", n_restarts=2, **ring),
+        }
+    _assert_same(fits, reference["left"])
+
+
+def test_blocks_not_held_by_workers_run_a_task_each(cluster):
+    from semitensor._kernels import dask_blocks
+
+    x = da.from_array(X, chunks=CHUNKS)
+    assert dask_blocks._held_by_worker(x) is None  # no client, no futures
+    with distributed.Client(cluster) as client:
+        assert dask_blocks._held_by_worker(x) is None  # not persisted
+        assert dask_blocks._held_by_worker(client.persist(x).astype(np.float32)) is None
