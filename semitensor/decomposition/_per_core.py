@@ -90,6 +90,18 @@ def check_per_core_bonds(ranks, ts, cyclic, what):
     return bonds
 
 
+def _mode_t(t, n, m):
+    """The ``t`` per mode of an STR whose full core is ``m`` (1 there).
+
+    ``t`` lists every mode (``N`` entries, the full core's unused) or the ``N − 1``
+    cores other than the full one.
+    """
+    if len(t) == n:
+        return [1 if k == m else t[k] for k in range(n)]
+    rest = iter(t)
+    return [1 if k == m else next(rest) for k in range(n)]
+
+
 def str_modes(t, n, full_core, bonds, shape, fname):
     """``(full_core, t per mode)`` of a per-core STR fit.
 
@@ -107,15 +119,11 @@ def str_modes(t, n, full_core, bonds, shape, fname):
                 "one) needs full_core given; or give one t per mode (N entries) with "
                 "full_core='auto'"
             )
-        rest = [k for k in range(n) if k != full_core]
-        by_mode = dict(zip(rest, t))
-        by_mode[full_core] = 1
-        return full_core, by_mode
-    by_mode = dict(enumerate(t))
+        return full_core, _mode_t(t, n, full_core)
     candidates = [full_core] if full_core is not None else range(n)
     best = None
     for m in candidates:
-        ts = [1 if k == m else by_mode[k] for k in range(n)]
+        ts = _mode_t(t, n, m)
         bonds = bonds_for(m)
         if any(bonds[k] % math.lcm(ts[k - 1], ts[k]) for k in range(n)):
             continue
@@ -127,9 +135,7 @@ def str_modes(t, n, full_core, bonds, shape, fname):
             f"{fname}: ranks {list(bonds)} suit no placement of the full core with "
             f"t={list(t)}: each bond must be a multiple of the t of the cores it joins"
         )
-    m = best[1]
-    by_mode[m] = 1
-    return m, by_mode
+    return best[1], _mode_t(t, n, best[1])
 
 
 def _fit(xp, x, ranks, ts, side, settings, wrap):
@@ -173,12 +179,6 @@ def stt_per_core(prepared, ranks, ts, side, settings, init):
     return result
 
 
-def _mode_t(t, m):
-    """The ``t`` per mode of an STR whose full core is ``m``, from the ``N − 1`` others."""
-    rest = iter(t)
-    return [1 if k == m else next(rest) for k in range(len(t) + 1)]
-
-
 def _eps_search(xp, x, chain_t, side, settings, wrap):
     """The STT bonds grown from TT-SVD's until the error is at most ``eps``.
 
@@ -218,20 +218,17 @@ def str_per_core(prepared, ranks, t, side, settings, init, full_core):
     bonds = check_ranks_or_eps(ranks, settings.eps, n, what)
     if bonds is None:  # eps: from the ring floor ⌈√ρ⌉, in multiples of each bond's lcm
         q = ring_rank_floor(x, settings.eps)
-        t_of = dict(enumerate(t)) if len(t) == n else None
 
         def first_bonds(m):
-            ts = [1 if k == m else t_of[k] for k in range(n)] if t_of else None
-            return [u * math.ceil(q / u) for u in bond_multiples(ts or _mode_t(t, m), True)]
+            return [u * math.ceil(q / u) for u in bond_multiples(_mode_t(t, n, m), True)]
 
-        m, by_mode = str_modes(t, n, full_core, first_bonds, shape, "str_decompose")
+        m, mode_t = str_modes(t, n, full_core, first_bonds, shape, "str_decompose")
     else:
-        m, by_mode = str_modes(t, n, full_core, bonds, shape, "str_decompose")
-    mode_t = [by_mode[k] for k in range(n)]
+        m, mode_t = str_modes(t, n, full_core, bonds, shape, "str_decompose")
     if bonds is not None:
         check_per_core_bonds(bonds, mode_t, True, what)
         check_bonds_useful(bonds, shape, max(mode_t), ring=True)
-    ts = tuple(by_mode[k] for k in range(n) if k != m)
+    ts = tuple(mode_t[k] for k in range(n) if k != m)
     check_init(init, STRTensor, settings, shape=shape, bonds=bonds, t=ts, side=side)
     order = ring_order(m, n)
     if isinstance(init, STRTensor):
