@@ -66,7 +66,8 @@ def _prepare(kind, side, A, B, back, entries):
     # product of these shapes calls it from `small` through `fastpath`
     if kind in ("fused", "cols") and back is _identity and entries < route.PARALLEL_MIN_ENTRIES:
         key = (side, A.shape, B.shape, A.dtype, B.dtype)
-        fastpath.remember(key, fastpath.prepare(kind, side, A.shape, B.shape, A.dtype))
+        if not fastpath.known(key):  # a product that did not come through `small`
+            fastpath.remember(key, fastpath.prepare(kind, side, A.shape, B.shape, A.dtype))
 
 
 def outer(x, y):

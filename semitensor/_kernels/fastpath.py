@@ -24,7 +24,7 @@ from collections import OrderedDict
 
 from . import route
 
-__all__ = ["lookup", "remember", "MAX_BYTES"]
+__all__ = ["lookup", "known", "remember", "MAX_BYTES"]
 
 MAX_BYTES = 8 << 20
 
@@ -41,6 +41,11 @@ def lookup(A, B, side):
     if call is None or not route.numba_allowed():
         return None
     return route.run_compiled(call, A, B)
+
+
+def known(key):
+    """Whether a prepared call is kept for ``key`` (then `prepare` need not run again)."""
+    return key in _calls
 
 
 def remember(key, prepared):
