@@ -297,14 +297,14 @@ def block_total(x, fn, dtype=np.float64):
 
 
 def axis_total(y, axis, fn, lead, keep=False, dtype=np.float64):
-    """`axis_sum` computed now: numpy, or (``keep``) a dask array persisted on the workers.
+    """``Σ`` over the chunks of ``y`` along ``axis`` of ``fn(block, start)``, computed now.
 
-    ``axis_sum(y, axis, fn, lead)``: ``Σ`` over the chunks of ``y`` along ``axis`` of
-    ``fn(block, start)``; the axes before ``axis`` are single chunks (bonds), ``fn``
-    gets a block and the index of its first entry along ``axis`` and returns an array
-    of shape ``lead + block.shape[axis + 1:]``. The result, ``lead + y.shape[axis + 1:]``,
-    has the chunks of ``y`` after ``axis``. A lane (the blocks that share the indices
-    after ``axis``) is summed on the workers; the lanes go to the client as they are.
+    Numpy, or (``keep``) a dask array persisted on the workers. The axes before
+    ``axis`` are single chunks (bonds); ``fn`` gets a block and the index of its first
+    entry along ``axis`` and returns an array of shape ``lead + block.shape[axis + 1:]``.
+    The result, ``lead + y.shape[axis + 1:]``, has the chunks of ``y`` after ``axis``.
+    A lane (the blocks that share the indices after ``axis``) is summed on the workers;
+    the lanes go to the client as they are.
     """
     import dask
     import dask.array as da
