@@ -42,13 +42,9 @@ def per_core_t(t, count, what):
     return ts if len(set(ts)) > 1 else None
 
 
-def refuse_per_core(fname, ts, *, eps, mask, validation_mask, warmup):
-    """ValueError for the options a per-core ``t`` fit does not take (see the module).
-
-    ``eps`` is None or False where the fit takes it (STT).
-    """
+def refuse_per_core(fname, ts, *, mask, validation_mask, warmup):
+    """ValueError for the options a per-core ``t`` fit does not take (see the module)."""
     given = [
-        ("eps (a rank search)", eps is not None and eps is not False),
         ("mask", mask is not None),
         ("validation_mask", validation_mask is not None),
         (f"warmup={warmup!r} (the two-core sweeps break G ⊗ I_t)",

@@ -205,9 +205,7 @@ def str_decompose(
         linesearch=linesearch,
     )
     if per_core is not None:
-        refuse_per_core(
-            "str_decompose", per_core, eps=False, mask=mask, validation_mask=held, warmup=warmup
-        )
+        refuse_per_core("str_decompose", per_core, mask=mask, validation_mask=held, warmup=warmup)
         prepared = (xp, x, out_dtype, device, scale)
         return str_per_core(prepared, ranks, per_core, side, settings, init, full)
     bonds = check_bond_list(ranks, n, t, settings.eps, f"bond sizes R_0..R_{n - 1}")

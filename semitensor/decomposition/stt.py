@@ -337,9 +337,7 @@ def stt_decompose(
         linesearch=linesearch,
     )
     if per_core is not None:
-        refuse_per_core(
-            "stt_decompose", per_core, eps=False, mask=mask, validation_mask=held, warmup=warmup
-        )
+        refuse_per_core("stt_decompose", per_core, mask=mask, validation_mask=held, warmup=warmup)
         prepared = (xp, x, out_dtype, device, scale)
         return stt_per_core(prepared, ranks, per_core, side, settings, init)
     bonds = check_bond_list(ranks, n - 1, t_fit, settings.eps, f"bond sizes R_1..R_{n - 1}")
